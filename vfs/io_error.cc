@@ -4,10 +4,14 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace persy::vfs {
 namespace {
+
+constexpr char kErrnoPayload[] = "persy.dev/errno";
 
 absl::StatusCode CodeFor(int err) {
   switch (err) {
@@ -66,8 +70,17 @@ absl::Status CheckRange(absl::string_view call, absl::string_view path, uint64_t
 absl::Status IoError(int err, absl::string_view call, absl::string_view path, int64_t offset) {
   std::string where = offset == kNoOffset ? std::string(path)
                                           : absl::StrCat(path, " at offset ", offset);
-  return absl::Status(CodeFor(err), absl::StrCat(call, " ", where, ": ", std::strerror(err),
+  absl::Status status(CodeFor(err), absl::StrCat(call, " ", where, ": ", std::strerror(err),
                                                  " [", ErrnoName(err), " ", err, "]"));
+  status.SetPayload(kErrnoPayload, absl::Cord(std::to_string(err)));
+  return status;
+}
+
+std::optional<int> ErrnoOf(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kErrnoPayload);
+  int err = 0;
+  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &err)) return std::nullopt;
+  return err;
 }
 
 }  // namespace persy::vfs

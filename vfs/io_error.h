@@ -8,6 +8,7 @@
 #define VFS_IO_ERROR_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -27,9 +28,14 @@ inline constexpr uint64_t kMaxFileOffset = INT64_MAX;
 absl::Status CheckRange(absl::string_view call, absl::string_view path, uint64_t offset,
                         uint64_t length);
 
+// The errno an IoError status carries, if `status` came from IoError.
+std::optional<int> ErrnoOf(const absl::Status& status);
+
 // Returns the status for `err` (an errno value) from `call` on `path`, e.g.
 // "pwrite /db/file at offset 4096: Input/output error [EIO]". The codes are those listed in
 // vfs.h: EIO -> kDataLoss, ENOSPC/EDQUOT -> kResourceExhausted, ENOENT -> kNotFound, and so on.
+// The status carries `err` as a payload (ErrnoOf), so that callers can tell an error the
+// operating system reported from damage they detected themselves.
 // REQUIRES: err != 0.
 absl::Status IoError(int err, absl::string_view call, absl::string_view path,
                      int64_t offset = kNoOffset);

@@ -46,6 +46,8 @@ enum class PageType : uint16_t {
   kData = 5,
   kOverflow = 6,
   kIndex = 7,  // reserved for index nodes (a later format version)
+  kAddressLeaf = 8,   // a record store address-table leaf (record_store.h)
+  kAddressInner = 9,  // a record store address-table inner page
 };
 
 // A page's bytes. Aligned so that the buffer can be handed to O_DIRECT I/O one day.

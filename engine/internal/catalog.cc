@@ -1,0 +1,172 @@
+#include "engine/internal/catalog.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace persy::internal {
+namespace {
+
+constexpr uint32_t kBlobVersion = 1;
+constexpr size_t kChunkHeader = 12;  // [u64 next][u32 length]
+constexpr size_t kChunkCapacity = kPageBodySize - kChunkHeader;
+
+absl::Status Malformed(PageId root, std::string_view what) {
+  return absl::DataLossError(absl::StrCat("catalog at page ", root, ": ", std::string(what)));
+}
+
+void SetType(PageBuf& page, PageType type) {
+  PutU16(page.data() + 16, static_cast<uint16_t>(type));
+}
+
+// A bounds-checked reader over the blob.
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+  bool U16(uint16_t& v) { return Take(2, [&](const char* p) { v = GetU16(p); }); }
+  bool U32(uint32_t& v) { return Take(4, [&](const char* p) { v = GetU32(p); }); }
+  bool U64(uint64_t& v) { return Take(8, [&](const char* p) { v = GetU64(p); }); }
+  bool Bytes(size_t n, std::string& out) {
+    return Take(n, [&](const char* p) { out.assign(p, n); });
+  }
+  bool done() const { return pos_ == data_.size(); }
+
+ private:
+  template <typename F>
+  bool Take(size_t n, F f) {
+    if (data_.size() - pos_ < n) return false;
+    f(data_.data() + pos_);
+    pos_ += n;
+    return true;
+  }
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+const SegmentMeta* Catalog::FindById(uint32_t id) const {
+  for (const auto& [name, meta] : segments) {
+    if (meta.id == id) return &meta;
+  }
+  return nullptr;
+}
+
+std::string EncodeCatalog(const Catalog& catalog) {
+  std::string out;
+  auto u16 = [&](uint16_t v) { char b[2]; PutU16(b, v); out.append(b, 2); };
+  auto u32 = [&](uint32_t v) { char b[4]; PutU32(b, v); out.append(b, 4); };
+  auto u64 = [&](uint64_t v) { char b[8]; PutU64(b, v); out.append(b, 8); };
+  u32(kBlobVersion);
+  u32(catalog.next_segment_id);
+  u32(static_cast<uint32_t>(catalog.segments.size()));
+  for (const auto& [name, meta] : catalog.segments) {
+    u32(meta.id);
+    u64(meta.next_number);
+    u64(meta.root.address_root);
+    u32(meta.root.height);
+    u64(meta.root.tail_page);
+    u16(static_cast<uint16_t>(name.size()));
+    out.append(name);
+  }
+  return out;
+}
+
+absl::StatusOr<Catalog> DecodeCatalog(std::string_view blob, PageId root) {
+  Reader r(blob);
+  uint32_t version = 0, count = 0;
+  Catalog catalog;
+  if (!r.U32(version) || version != kBlobVersion) return Malformed(root, "unknown version");
+  if (!r.U32(catalog.next_segment_id) || !r.U32(count)) return Malformed(root, "truncated");
+  for (uint32_t i = 0; i < count; ++i) {
+    SegmentMeta meta;
+    uint16_t name_size = 0;
+    std::string name;
+    if (!r.U32(meta.id) || !r.U64(meta.next_number) || !r.U64(meta.root.address_root) ||
+        !r.U32(meta.root.height) || !r.U64(meta.root.tail_page) || !r.U16(name_size) ||
+        !r.Bytes(name_size, name)) {
+      return Malformed(root, "truncated segment entry");
+    }
+    if (meta.id == 0 || meta.id >= catalog.next_segment_id || name.empty() ||
+        !catalog.segments.emplace(std::move(name), meta).second) {
+      return Malformed(root, "inconsistent segment entry");
+    }
+  }
+  if (!r.done()) return Malformed(root, "trailing bytes");
+  return catalog;
+}
+
+absl::StatusOr<Catalog> ReadCatalog(PageDelta& delta, PageId root) {
+  std::string blob;
+  std::vector<PageId> seen;
+  for (PageId id = root; id != 0;) {
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+      return Malformed(root, absl::StrCat("chain loops at page ", id));
+    }
+    seen.push_back(id);
+    absl::StatusOr<const PageBuf*> page = delta.Read(id);
+    if (!page.ok()) return page.status();
+    if (TypeOf(**page) != PageType::kCatalog) {
+      return absl::DataLossError(absl::StrCat("page ", id, ": not a catalog page"));
+    }
+    const char* body = (*page)->body();
+    const uint32_t length = GetU32(body + 8);
+    if (length > kChunkCapacity) {
+      return absl::DataLossError(absl::StrCat("page ", id, ": catalog chunk length ", length));
+    }
+    blob.append(body + kChunkHeader, length);
+    id = GetU64(body);
+  }
+  return DecodeCatalog(blob, root);
+}
+
+void FormatCatalog(PageDelta& delta, PageId root) {
+  PageBuf* page = delta.Fresh(root);
+  SetType(*page, PageType::kCatalog);
+  const std::string blob = EncodeCatalog(Catalog());
+  PutU64(page->body(), 0);
+  PutU32(page->body() + 8, static_cast<uint32_t>(blob.size()));
+  std::memcpy(page->body() + kChunkHeader, blob.data(), blob.size());
+}
+
+absl::Status WriteCatalog(PageDelta& delta, Allocator& alloc, PageId root,
+                          const Catalog& catalog) {
+  // The existing chain, to reuse its pages in order.
+  std::vector<PageId> chain;
+  for (PageId id = root; id != 0;) {
+    if (std::find(chain.begin(), chain.end(), id) != chain.end()) {
+      return Malformed(root, absl::StrCat("chain loops at page ", id));
+    }
+    chain.push_back(id);
+    absl::StatusOr<const PageBuf*> page = delta.Read(id);
+    if (!page.ok()) return page.status();
+    id = GetU64((*page)->body());
+  }
+  const std::string blob = EncodeCatalog(catalog);
+  const size_t needed = std::max<size_t>(1, (blob.size() + kChunkCapacity - 1) / kChunkCapacity);
+  while (chain.size() < needed) {
+    absl::StatusOr<PageId> id = alloc.Allocate(delta);
+    if (!id.ok()) return id.status();
+    SetType(*delta.Fresh(*id), PageType::kCatalog);
+    chain.push_back(*id);
+  }
+  while (chain.size() > needed) {
+    if (absl::Status s = alloc.Free(delta, chain.back()); !s.ok()) return s;
+    chain.pop_back();
+  }
+  for (size_t i = 0; i < needed; ++i) {
+    absl::StatusOr<PageBuf*> page = delta.Write(chain[i]);
+    if (!page.ok()) return page.status();
+    const size_t begin = i * kChunkCapacity;
+    const size_t n = std::min(kChunkCapacity, blob.size() - std::min(begin, blob.size()));
+    std::memset((*page)->body(), 0, kPageBodySize);
+    SetType(**page, PageType::kCatalog);
+    PutU64((*page)->body(), i + 1 < needed ? chain[i + 1] : 0);
+    PutU32((*page)->body() + 8, static_cast<uint32_t>(n));
+    if (n > 0) std::memcpy((*page)->body() + kChunkHeader, blob.data() + begin, n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace persy::internal

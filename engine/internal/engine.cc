@@ -1,0 +1,540 @@
+#include "engine/internal/engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/error.h"
+#include "engine/internal/commit_record.h"
+#include "engine/internal/tx_state.h"
+
+namespace persy::internal {
+namespace {
+
+constexpr size_t kMinCacheBytes = 64 << 10;
+
+// An upper bound of the journal pages a commit of `tx` needs: every record may touch its data
+// or overflow pages, an address page and a bitmap page, all journaled as whole images.
+uint64_t JournalPagesFor(const TxState& tx) {
+  uint64_t pages = 8 + 2 * tx.created().size();
+  for (const auto& [id, records] : tx.writes()) {
+    for (const auto& [number, write] : records) {
+      pages += 4 + (write.bytes.has_value() ? write.bytes->size() / 3000 : 0);
+    }
+  }
+  // A page image and its id take a little more than a page of journal.
+  return pages + pages / 16 + 2;
+}
+
+absl::Status SegmentNotFound(std::string_view name) {
+  return MakeError(Error::kSegmentNotFound, absl::StrCat("segment \"", std::string(name), "\" not found"));
+}
+
+absl::Status Closed() { return MakeError(Error::kFailed, "the database is closed"); }
+
+// Opens `path` and takes its lock, mapping the file layer's errors to persy's.
+absl::StatusOr<std::unique_ptr<vfs::File>> OpenLocked(vfs::Vfs* vfs, const std::string& path,
+                                                      bool create) {
+  absl::StatusOr<std::unique_ptr<vfs::File>> file = create ? vfs->Create(path) : vfs->Open(path);
+  if (!file.ok()) {
+    if (file.status().code() == absl::StatusCode::kAlreadyExists) {
+      return MakeError(Error::kFileAlreadyExists, file.status().message());
+    }
+    if (file.status().code() == absl::StatusCode::kNotFound) {
+      return MakeError(Error::kFileNotFound, file.status().message());
+    }
+    return IoErrorFrom(file.status());
+  }
+  if (absl::Status s = (*file)->Lock(); !s.ok()) {
+    if (s.code() == absl::StatusCode::kFailedPrecondition) {
+      return MakeError(Error::kAlreadyInUse, s.message());
+    }
+    return IoErrorFrom(s);
+  }
+  return file;
+}
+
+}  // namespace
+
+Engine::Engine(const Config& config, std::unique_ptr<vfs::Vfs> owned_vfs,
+               std::unique_ptr<PageFile> file)
+    : config_(config),
+      owned_vfs_(std::move(owned_vfs)),
+      file_(std::move(file)),
+      cache_(file_.get(), std::max(config.cache_size_bytes, kMinCacheBytes)) {}
+
+Engine::~Engine() { Close().IgnoreError(); }
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(vfs::Vfs* vfs, const std::string& path,
+                                                       const Config& config,
+                                                       std::unique_ptr<vfs::Vfs> owned_vfs) {
+  absl::StatusOr<std::unique_ptr<vfs::File>> file = OpenLocked(vfs, path, /*create=*/true);
+  if (!file.ok()) return file.status();
+  auto engine = std::unique_ptr<Engine>(
+      new Engine(config, std::move(owned_vfs), std::make_unique<PageFile>(std::move(*file))));
+  Engine& e = *engine;
+  std::lock_guard<std::timed_mutex> lock(e.commit_mu_);
+
+  // The initial pages are written in place, not journaled: until the header is durable the
+  // file is not a persy file, and a crash before that leaves one that Open rejects.
+  PageDelta delta(&e.cache_);
+  if (absl::Status s = Allocator::Format(delta); !s.ok()) return s;
+  absl::StatusOr<PageId> catalog_root = e.allocator_.Allocate(delta);
+  if (!catalog_root.ok()) return catalog_root.status();
+  FormatCatalog(delta, *catalog_root);
+  absl::StatusOr<PageId> head = e.ReserveJournalPage(delta);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<PageId> next = e.ReserveJournalPage(delta);
+  if (!next.ok()) return next.status();
+  delta.SealAll(/*lsn=*/0);
+  // Through the cache, which may already hold these pages as read (all zero) by the delta.
+  for (const auto& [id, page] : delta.pages()) {
+    e.cache_.Put(id, std::make_shared<const PageBuf>(page));
+  }
+  if (absl::Status s = e.cache_.FlushDirty(); !s.ok()) return IoErrorFrom(s);
+  absl::StatusOr<JournalPosition> tail = StartJournal(*e.file_, *head, *next);
+  if (!tail.ok()) return IoErrorFrom(tail.status());
+  if (absl::Status s = e.file_->Sync(); !s.ok()) return IoErrorFrom(s);
+
+  e.header_.counter = 1;
+  e.header_.next_lsn = 1;
+  e.header_.journal_head_page = tail->page;
+  e.header_.journal_head_seq = tail->seq;
+  e.header_.journal_head_offset = tail->offset;
+  e.header_.catalog_root = *catalog_root;
+  if (absl::Status s = WriteFileHeader(*e.file_, e.header_); !s.ok()) return IoErrorFrom(s);
+  if (absl::Status s = e.file_->Sync(); !s.ok()) return IoErrorFrom(s);
+  if (absl::Status s = vfs->SyncDir(path); !s.ok()) return IoErrorFrom(s);
+
+  e.journal_ = std::make_unique<JournalWriter>(e.file_.get(), *tail, e.header_.next_lsn,
+                                               e.header_.counter);
+  return engine;
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(vfs::Vfs* vfs, const std::string& path,
+                                                     const Config& config) {
+  absl::StatusOr<std::unique_ptr<vfs::File>> file = OpenLocked(vfs, path, /*create=*/false);
+  if (!file.ok()) return file.status();
+  auto engine = std::unique_ptr<Engine>(
+      new Engine(config, nullptr, std::make_unique<PageFile>(std::move(*file))));
+  if (absl::Status s = engine->Recover(); !s.ok()) {
+    engine->closed_ = true;  // nothing to checkpoint
+    return s;
+  }
+  return engine;
+}
+
+absl::Status Engine::Recover() {
+  std::lock_guard<std::timed_mutex> lock(commit_mu_);
+  absl::StatusOr<FileHeader> header = ReadFileHeader(*file_);
+  if (!header.ok()) {
+    if (header.status().code() == absl::StatusCode::kFailedPrecondition) {
+      return MakeError(Error::kNotPersyFile, header.status().message());
+    }
+    return IoErrorFrom(header.status());
+  }
+  header_ = *header;
+
+  // Replay every complete commit record of the journal into the cache, as dirty pages.
+  const JournalPosition head{header_.journal_head_page, header_.journal_head_seq,
+                             header_.journal_head_offset, kNoPage};
+  JournalReader reader(file_.get(), head, header_.next_lsn, header_.counter);
+  uint64_t next_lsn = header_.next_lsn;
+  while (true) {
+    absl::StatusOr<std::optional<JournalRecord>> record = reader.Next();
+    if (!record.ok()) return IoErrorFrom(record.status());
+    if (!record->has_value()) break;
+    absl::StatusOr<CommitRecord> commit = DecodeCommitRecord((*record)->payload);
+    if (!commit.ok()) return IoErrorFrom(commit.status());
+    for (auto& [id, page] : commit->pages) {
+      cache_.Put(id, std::make_shared<const PageBuf>(std::move(page)));
+    }
+    next_lsn = (*record)->lsn + 1;
+  }
+  for (PageId id : reader.pages()) {
+    allocator_.Reserve(id);
+    journal_pages_.insert(id);
+  }
+  journal_ = std::make_unique<JournalWriter>(file_.get(), reader.end(), next_lsn,
+                                             header_.counter);
+
+  PageDelta delta(&cache_);
+  absl::StatusOr<Catalog> catalog = ReadCatalog(delta, header_.catalog_root);
+  if (!catalog.ok()) return IoErrorFrom(catalog.status());
+  {
+    std::unique_lock<std::shared_mutex> state(state_mu_);
+    catalog_ = std::move(*catalog);
+  }
+  {
+    std::lock_guard<std::mutex> counters(counter_mu_);
+    next_segment_id_ = catalog_.next_segment_id;
+  }
+  // A checkpoint makes the recovered state the file's state and gives every later frame a new
+  // epoch, so that stale frames past the journal's end can never be taken for new ones.
+  return Checkpoint();
+}
+
+absl::Status Engine::Close() {
+  std::lock_guard<std::timed_mutex> lock(commit_mu_);
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  absl::Status result = WriteState().ok() ? Checkpoint() : absl::OkStatus();
+  std::lock_guard<std::mutex> counters(counter_mu_);
+  if (failed_.ok()) failed_ = Closed();
+  return result;
+}
+
+absl::Status Engine::WriteState() const {
+  std::lock_guard<std::mutex> counters(counter_mu_);
+  return failed_;
+}
+
+absl::Status Engine::Fail(const absl::Status& status) {
+  std::lock_guard<std::mutex> counters(counter_mu_);
+  if (failed_.ok()) {
+    failed_ = MakeError(Error::kFailed, absl::StrCat("an earlier write failed: ",
+                                                     status.message()));
+  }
+  return IoErrorFrom(status);
+}
+
+uint32_t Engine::AllocateSegmentId() {
+  std::lock_guard<std::mutex> counters(counter_mu_);
+  return next_segment_id_++;
+}
+
+uint64_t Engine::AllocateRecordNumber(uint32_t segment_id) {
+  std::lock_guard<std::mutex> counters(counter_mu_);
+  auto it = next_number_.find(segment_id);
+  if (it == next_number_.end()) {
+    // First insert since open: continue after what committed inserts used. Reading catalog_
+    // here is safe: the caller holds the shared lock.
+    const SegmentMeta* meta = catalog_.FindById(segment_id);
+    it = next_number_.emplace(segment_id, meta == nullptr ? 1 : meta->next_number).first;
+  }
+  return it->second++;
+}
+
+std::shared_lock<std::shared_mutex> Engine::SharedLock() const {
+  return std::shared_lock<std::shared_mutex>(state_mu_);
+}
+
+absl::StatusOr<std::optional<RecordInfo>> Engine::ReadCommitted(const SegmentMeta& segment,
+                                                                uint64_t number) {
+  PageDelta delta(&cache_);
+  absl::StatusOr<std::optional<RecordInfo>> info = ReadRecord(delta, segment.root, number);
+  if (!info.ok()) return IoErrorFrom(info.status());
+  return info;
+}
+
+absl::StatusOr<std::optional<uint64_t>> Engine::NextCommitted(const SegmentMeta& segment,
+                                                              uint64_t from) {
+  PageDelta delta(&cache_);
+  absl::StatusOr<std::optional<uint64_t>> next = NextRecord(delta, segment.root, from);
+  if (!next.ok()) return IoErrorFrom(next.status());
+  return next;
+}
+
+absl::StatusOr<std::optional<std::string>> Engine::Read(std::string_view segment, RecordId id) {
+  auto lock = SharedLock();
+  auto it = catalog_.segments.find(std::string(segment));
+  if (it == catalog_.segments.end()) return SegmentNotFound(segment);
+  if (id.segment() != it->second.id) {
+    return MakeError(Error::kInvalidId, absl::StrCat("record id ", id.ToString(),
+                                                     " is not of segment \"", std::string(segment), "\""));
+  }
+  absl::StatusOr<std::optional<RecordInfo>> info = ReadCommitted(it->second, id.number());
+  if (!info.ok()) return info.status();
+  if (!info->has_value()) return std::optional<std::string>();
+  return std::optional<std::string>(std::move((*info)->bytes));
+}
+
+absl::Status Engine::Scan(std::string_view segment, const ScanFn& fn) {
+  uint32_t segment_id = 0;
+  for (uint64_t from = 1;;) {
+    std::optional<RecordInfo> info;
+    uint64_t number = 0;
+    {
+      auto lock = SharedLock();
+      auto it = catalog_.segments.find(std::string(segment));
+      if (it == catalog_.segments.end() || (segment_id != 0 && it->second.id != segment_id)) {
+        // Dropped (and perhaps recreated) during the scan: the segment scanned is gone.
+        if (segment_id != 0) return absl::OkStatus();
+        return SegmentNotFound(segment);
+      }
+      segment_id = it->second.id;
+      absl::StatusOr<std::optional<uint64_t>> next = NextCommitted(it->second, from);
+      if (!next.ok()) return next.status();
+      if (!next->has_value()) return absl::OkStatus();
+      number = **next;
+      absl::StatusOr<std::optional<RecordInfo>> read = ReadCommitted(it->second, number);
+      if (!read.ok()) return read.status();
+      info = std::move(*read);
+    }
+    if (info.has_value() && !fn(RecordId(segment_id, number), info->bytes)) {
+      return absl::OkStatus();
+    }
+    from = number + 1;
+  }
+}
+
+absl::StatusOr<bool> Engine::ExistsSegment(std::string_view name) {
+  auto lock = SharedLock();
+  return catalog_.segments.count(std::string(name)) != 0;
+}
+
+absl::StatusOr<std::vector<SegmentInfo>> Engine::ListSegments() {
+  auto lock = SharedLock();
+  std::vector<SegmentInfo> out;
+  for (const auto& [name, meta] : catalog_.segments) out.push_back(SegmentInfo{name, meta.id});
+  return out;
+}
+
+absl::Status Engine::Validate(const TxState& tx, PageDelta& delta) const {
+  for (const auto& [name, id] : tx.created()) {
+    auto committed = catalog_.segments.find(name);
+    // A name this transaction freed by dropping its committed segment may be created again.
+    if (committed != catalog_.segments.end() &&
+        tx.dropped().count(committed->second.id) == 0) {
+      return MakeError(Error::kSegmentAlreadyExists,
+                       absl::StrCat("segment \"", std::string(name), "\" was created meanwhile"));
+    }
+  }
+  auto created_here = [&](uint32_t id) {
+    for (const auto& [name, created] : tx.created()) {
+      if (created == id) return true;
+    }
+    return false;
+  };
+  for (const auto& [id, name] : tx.dropped()) {
+    if (catalog_.FindById(id) == nullptr) {
+      return MakeError(Error::kSegmentNotFound,
+                       absl::StrCat("segment \"", std::string(name), "\" was dropped meanwhile"));
+    }
+  }
+  for (const auto& [id, records] : tx.writes()) {
+    if (!created_here(id) && catalog_.FindById(id) == nullptr) {
+      return MakeError(Error::kSegmentNotFound,
+                       absl::StrCat("segment ", id, " was dropped meanwhile"));
+    }
+  }
+  for (const auto& [id, records] : tx.writes()) {
+    if (created_here(id)) continue;
+    const SegmentMeta* meta = catalog_.FindById(id);
+    for (const auto& [number, write] : records) {
+      if (write.inserted) continue;
+      absl::StatusOr<std::optional<uint32_t>> version = RecordVersion(delta, meta->root, number);
+      if (!version.ok()) return IoErrorFrom(version.status());
+      if (!version->has_value()) {
+        return MakeError(Error::kRecordNotFound,
+                         absl::StrCat("record ", RecordId(id, number).ToString(),
+                                      " was deleted meanwhile"));
+      }
+    }
+  }
+  if (tx.strategy() == TxStrategy::kLastWriterWins) return absl::OkStatus();
+  auto check = [&](const std::map<RecordId, uint32_t>& versions) -> absl::Status {
+    for (const auto& [rid, seen] : versions) {
+      const SegmentMeta* meta = catalog_.FindById(rid.segment());
+      std::optional<uint32_t> now;
+      if (meta != nullptr) {
+        absl::StatusOr<std::optional<uint32_t>> version =
+            RecordVersion(delta, meta->root, rid.number());
+        if (!version.ok()) return IoErrorFrom(version.status());
+        now = *version;
+      }
+      if (now != seen) {
+        return MakeError(Error::kVersionConflict,
+                         absl::StrCat("record ", rid.ToString(), " changed since version ",
+                                      seen));
+      }
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = check(tx.write_versions()); !s.ok()) return s;
+  if (tx.strategy() == TxStrategy::kVersionOnRead) return check(tx.read_versions());
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Apply(const TxState& tx, PageDelta& delta, Catalog& catalog) {
+  for (const auto& [id, name] : tx.dropped()) {
+    auto it = catalog.segments.find(name);
+    if (it == catalog.segments.end() || it->second.id != id) continue;
+    if (absl::Status s = DropSegmentPages(delta, allocator_, it->second.root); !s.ok()) return s;
+    catalog.segments.erase(it);
+  }
+  for (const auto& [name, id] : tx.created()) {
+    SegmentMeta meta;
+    meta.id = id;
+    catalog.segments[name] = meta;
+    catalog.next_segment_id = std::max(catalog.next_segment_id, id + 1);
+  }
+  for (const auto& [id, records] : tx.writes()) {
+    SegmentMeta* meta = nullptr;
+    for (auto& [name, m] : catalog.segments) {
+      if (m.id == id) meta = &m;
+    }
+    if (meta == nullptr) continue;  // written, then dropped: Validate rules this out
+    for (const auto& [number, write] : records) {
+      absl::Status s;
+      if (write.inserted) {
+        s = InsertRecord(delta, allocator_, meta->root, number, *write.bytes);
+        meta->next_number = std::max(meta->next_number, number + 1);
+      } else if (write.bytes.has_value()) {
+        s = UpdateRecord(delta, allocator_, meta->root, number, *write.bytes);
+      } else {
+        s = DeleteRecord(delta, allocator_, meta->root, number);
+      }
+      if (!s.ok()) return s;
+    }
+  }
+  return WriteCatalog(delta, allocator_, header_.catalog_root, catalog);
+}
+
+absl::StatusOr<PageId> Engine::ReserveJournalPage(PageDelta& delta) {
+  absl::StatusOr<PageId> id = allocator_.ReserveForJournal(delta);
+  if (!id.ok()) return id;
+  journal_pages_.insert(*id);
+  // The page is free, but the cache may still hold a dirty image of what it was; written back
+  // later, that image would overwrite the journal.
+  cache_.Drop(*id);
+  return id;
+}
+
+absl::Status Engine::DropFreedPages(PageDelta& delta) {
+  // A page the commit changed and then freed (a data page emptied by deletes) need not be
+  // journaled, and its image must not linger in the cache to be written back over whatever
+  // the page holds next.
+  auto& pages = delta.mutable_pages();
+  for (auto it = pages.begin(); it != pages.end();) {
+    absl::StatusOr<bool> used = allocator_.IsUsed(delta, it->first);
+    if (!used.ok()) return used.status();
+    if (*used) {
+      ++it;
+    } else {
+      cache_.Drop(it->first);
+      it = pages.erase(it);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::AppendAndSync(absl::string_view transaction_id, PageDelta& delta) {
+  const uint64_t lsn = journal_->next_lsn();
+  delta.SealAll(lsn);
+  const std::string payload = EncodeCommitRecord(transaction_id, delta.pages());
+  absl::StatusOr<uint64_t> appended =
+      journal_->Append(payload, [&]() { return ReserveJournalPage(delta); });
+  if (!appended.ok()) return Fail(appended.status());
+  // The one sync of the commit: when it returns, the commit is durable.
+  if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
+  journal_bytes_ += payload.size();
+  return absl::OkStatus();
+}
+
+absl::Status Engine::EnsureJournalRoom(uint64_t pages) {
+  PageDelta view(&cache_);
+  absl::StatusOr<uint64_t> room = allocator_.JournalRoom(view, pages);
+  if (!room.ok()) return IoErrorFrom(room.status());
+  if (*room >= pages) return absl::OkStatus();
+  // Journal pages must lie in groups whose bitmap page is durable (allocator.h), so new groups
+  // are started by a commit of their own, which needs only a page or two of journal.
+  PageDelta grow(&cache_);
+  if (absl::Status s = allocator_.StartGroupsForJournal(grow, pages); !s.ok()) {
+    return IoErrorFrom(s);
+  }
+  if (absl::Status s = AppendAndSync("", grow); !s.ok()) return s;
+  Install(grow, nullptr);
+  return absl::OkStatus();
+}
+
+void Engine::Install(const PageDelta& delta, Catalog* catalog) {
+  std::unique_lock<std::shared_mutex> state(state_mu_);
+  for (const auto& [id, page] : delta.pages()) {
+    cache_.Put(id, std::make_shared<const PageBuf>(page));
+  }
+  if (catalog != nullptr) catalog_ = std::move(*catalog);
+}
+
+absl::Status Engine::Commit(const TxState& tx) {
+  std::unique_lock<std::timed_mutex> lock(commit_mu_, std::defer_lock);
+  if (!lock.try_lock_for(config_.lock_timeout)) {
+    return MakeError(Error::kLockTimeout, "timed out waiting for the commit lock");
+  }
+  if (absl::Status s = WriteState(); !s.ok()) return s;
+  if (tx.created().empty() && tx.dropped().empty() && tx.writes().empty()) {
+    return absl::OkStatus();  // nothing to make durable
+  }
+  // Twice the journal's need: the commit's own allocations take free pages too.
+  if (absl::Status s = EnsureJournalRoom(2 * JournalPagesFor(tx)); !s.ok()) return s;
+
+  PageDelta delta(&cache_);
+  if (absl::Status s = Validate(tx, delta); !s.ok()) return s;
+  Catalog catalog = catalog_;
+  if (absl::Status s = Apply(tx, delta, catalog); !s.ok()) return IoErrorFrom(s);
+  if (absl::Status s = DropFreedPages(delta); !s.ok()) return IoErrorFrom(s);
+  if (absl::Status s = AppendAndSync(tx.transaction_id(), delta); !s.ok()) return s;
+  Install(delta, &catalog);
+  if (journal_bytes_ > config_.checkpoint_journal_bytes) {
+    // The commit is durable already; a failed checkpoint fails the handle, not the commit.
+    Checkpoint().IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Checkpoint() {
+  // The journal restarts in the lowest free pages, so that a journal that wandered to the end
+  // of the file does not keep the file from shrinking. Its page header carries the next
+  // sequence number; the new epoch (the header counter) makes any older frame there invalid.
+  PageDelta reserve_view(&cache_);
+  absl::StatusOr<PageId> head = ReserveJournalPage(reserve_view);
+  if (!head.ok()) return IoErrorFrom(head.status());
+  absl::StatusOr<PageId> next = ReserveJournalPage(reserve_view);
+  if (!next.ok()) return IoErrorFrom(next.status());
+  absl::StatusOr<JournalPosition> start =
+      StartJournal(*file_, *head, *next, journal_->position().seq + 1);
+  if (!start.ok()) return Fail(start.status());
+
+  if (absl::Status s = cache_.FlushDirty(); !s.ok()) return Fail(s);
+  if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
+  FileHeader header = header_;
+  header.counter = header_.counter + 1;
+  header.next_lsn = journal_->next_lsn();
+  header.journal_head_page = start->page;
+  header.journal_head_seq = start->seq;
+  header.journal_head_offset = start->offset;
+  if (absl::Status s = WriteFileHeader(*file_, header); !s.ok()) return Fail(s);
+  if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
+  header_ = header;
+  journal_ = std::make_unique<JournalWriter>(file_.get(), *start, header_.next_lsn,
+                                             header_.counter);
+  journal_bytes_ = 0;
+  ++checkpoints_;
+
+  // The old journal is no longer needed: its pages are free space again.
+  for (auto it = journal_pages_.begin(); it != journal_pages_.end();) {
+    if (*it == start->page || *it == start->next_page) {
+      ++it;
+    } else {
+      allocator_.Unreserve(*it);
+      it = journal_pages_.erase(it);
+    }
+  }
+  // Give back free pages at the tail. Not synced: a lost truncate only leaves free pages.
+  absl::StatusOr<uint64_t> pages = file_->PageCount();
+  if (!pages.ok()) return Fail(pages.status());
+  PageDelta delta(&cache_);
+  absl::StatusOr<uint64_t> used = allocator_.UsedPageCount(delta, *pages);
+  if (!used.ok()) return IoErrorFrom(used.status());
+  if (*used < *pages) {
+    if (absl::Status s = file_->Truncate(*used); !s.ok()) return Fail(s);
+  }
+  return absl::OkStatus();
+}
+
+uint64_t Engine::checkpoints() const {
+  std::lock_guard<std::timed_mutex> lock(commit_mu_);
+  return checkpoints_;
+}
+
+}  // namespace persy::internal

@@ -1,0 +1,136 @@
+// Engine: one open database file: the page cache, allocator, journal and catalog, the commit
+// and checkpoint protocols, and recovery on open (docs/format.md).
+//
+// Thread-safety: safe for concurrent use by multiple threads.
+// Locks, always taken in this order:
+//   commit_mu_   serializes commits, checkpoints and close (timed: Config::lock_timeout)
+//   state_mu_    shared by readers of committed state; exclusive while a commit installs its
+//                pages and catalog, so a reader sees a commit entirely or not at all
+//   counter_mu_  the in-memory id counters
+
+#ifndef ENGINE_INTERNAL_ENGINE_H_
+#define ENGINE_INTERNAL_ENGINE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/config.h"
+#include "engine/internal/allocator.h"
+#include "engine/internal/catalog.h"
+#include "engine/internal/file_header.h"
+#include "engine/internal/journal.h"
+#include "engine/internal/page_cache.h"
+#include "engine/internal/page_file.h"
+#include "engine/internal/record_store.h"
+#include "engine/persy.h"
+#include "vfs/vfs.h"
+
+namespace persy::internal {
+
+class TxState;
+
+class Engine {
+ public:
+  // Creates a new file (FileAlreadyExists if it exists). `owned_vfs`, if given, is the Vfs
+  // `vfs` points to and lives as long as the engine (in-memory mode).
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(vfs::Vfs* vfs, const std::string& path,
+                                                        const Config& config,
+                                                        std::unique_ptr<vfs::Vfs> owned_vfs = {});
+  // Opens and recovers an existing file (FileNotFound, NotPersyFile, AlreadyInUse, DataLoss).
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(vfs::Vfs* vfs, const std::string& path,
+                                                      const Config& config);
+  ~Engine();
+
+  // Checkpoints and releases the file. Later calls fail with Failed.
+  absl::Status Close();
+
+  const Config& config() const { return config_; }
+
+  // Committed reads.
+  absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
+  absl::Status Scan(std::string_view segment, const ScanFn& fn);
+  absl::StatusOr<bool> ExistsSegment(std::string_view name);
+  absl::StatusOr<std::vector<SegmentInfo>> ListSegments();
+
+  // For transactions: id counters (never reissued while open; see docs/format.md).
+  uint32_t AllocateSegmentId();
+  uint64_t AllocateRecordNumber(uint32_t segment_id);
+
+  // Committed state for a transaction's reads. REQUIRES: the caller holds SharedLock().
+  std::shared_lock<std::shared_mutex> SharedLock() const;
+  const Catalog& catalog() const { return catalog_; }
+  absl::StatusOr<std::optional<RecordInfo>> ReadCommitted(const SegmentMeta& segment,
+                                                          uint64_t number);
+  absl::StatusOr<std::optional<uint64_t>> NextCommitted(const SegmentMeta& segment,
+                                                        uint64_t from);
+
+  // Validates and commits `tx` (Transaction::Commit's contract).
+  absl::Status Commit(const TxState& tx);
+
+  // OK while writes are allowed; Failed after a failed write or sync, or after Close.
+  absl::Status WriteState() const;
+
+  // Test hooks: the pages the file holds and how many syncs happened are visible through the
+  // Vfs; these expose what only the engine knows.
+  uint64_t checkpoints() const;
+
+ private:
+  Engine(const Config& config, std::unique_ptr<vfs::Vfs> owned_vfs,
+         std::unique_ptr<PageFile> file);
+
+  // Replays the journal and checkpoints. REQUIRES: called once, from Open.
+  absl::Status Recover();
+  // REQUIRES: commit_mu_ held, for all below.
+  absl::Status Checkpoint();
+  absl::Status Validate(const TxState& tx, PageDelta& delta) const;
+  absl::Status Apply(const TxState& tx, PageDelta& delta, Catalog& catalog);
+  absl::Status AppendAndSync(absl::string_view transaction_id, PageDelta& delta);
+  // Makes sure the journal can take `pages` more pages, starting groups if needed.
+  absl::Status EnsureJournalRoom(uint64_t pages);
+  absl::Status DropFreedPages(PageDelta& delta);
+  // Makes `delta` (and `catalog`, if given) the committed state, for readers too.
+  void Install(const PageDelta& delta, Catalog* catalog);
+  absl::StatusOr<PageId> ReserveJournalPage(PageDelta& delta);
+  // Turns a failure of the file into the sticky state and the status to return.
+  absl::Status Fail(const absl::Status& status);
+
+  // Constant after construction.
+  const Config config_;
+  const std::unique_ptr<vfs::Vfs> owned_vfs_;  // in-memory mode only
+  const std::unique_ptr<PageFile> file_;
+  PageCache cache_;
+
+  mutable std::timed_mutex commit_mu_;
+  // State below is protected by commit_mu_.
+  Allocator allocator_;
+  FileHeader header_;
+  std::unique_ptr<JournalWriter> journal_;
+  std::set<PageId> journal_pages_;  // reserved for the journal
+  uint64_t journal_bytes_ = 0;      // appended since the last checkpoint
+  uint64_t checkpoints_ = 0;
+  bool closed_ = false;
+
+  mutable std::shared_mutex state_mu_;
+  // State below is written with commit_mu_ and state_mu_ (exclusive) held; read with either.
+  Catalog catalog_;
+
+  mutable std::mutex counter_mu_;
+  // State below is protected by counter_mu_.
+  uint32_t next_segment_id_ = 1;
+  std::map<uint32_t, uint64_t> next_number_;  // by segment id; absent: from the catalog or 1
+  absl::Status failed_;                         // the first write failure, or Close
+};
+
+}  // namespace persy::internal
+
+#endif  // ENGINE_INTERNAL_ENGINE_H_

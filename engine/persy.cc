@@ -1,0 +1,122 @@
+#include "engine/persy.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/internal/engine.h"
+#include "engine/internal/tx_state.h"
+#include "vfs/mem_vfs.h"
+
+namespace persy {
+
+Transaction::Transaction(std::unique_ptr<internal::TxState> state) : state_(std::move(state)) {}
+
+Transaction::~Transaction() { state_->Rollback().IgnoreError(); }
+
+absl::Status Transaction::CreateSegment(std::string_view name) {
+  return state_->CreateSegment(name);
+}
+absl::Status Transaction::DropSegment(std::string_view name) { return state_->DropSegment(name); }
+absl::StatusOr<bool> Transaction::ExistsSegment(std::string_view name) {
+  return state_->ExistsSegment(name);
+}
+absl::StatusOr<std::vector<SegmentInfo>> Transaction::ListSegments() {
+  return state_->ListSegments();
+}
+absl::StatusOr<RecordId> Transaction::Insert(std::string_view segment, std::string_view bytes) {
+  return state_->Insert(segment, bytes);
+}
+absl::Status Transaction::Update(std::string_view segment, RecordId id, std::string_view bytes) {
+  return state_->Update(segment, id, bytes);
+}
+absl::Status Transaction::Delete(std::string_view segment, RecordId id) {
+  return state_->Delete(segment, id);
+}
+absl::StatusOr<std::optional<std::string>> Transaction::Read(std::string_view segment,
+                                                             RecordId id) {
+  return state_->Read(segment, id);
+}
+absl::Status Transaction::Scan(std::string_view segment, const ScanFn& fn) {
+  return state_->Scan(segment, fn);
+}
+absl::Status Transaction::Commit() { return state_->Commit(); }
+absl::Status Transaction::Rollback() { return state_->Rollback(); }
+
+Persy::Persy(std::unique_ptr<internal::Engine> engine) : engine_(std::move(engine)) {}
+
+Persy::~Persy() = default;
+
+absl::StatusOr<std::unique_ptr<Persy>> Persy::Create(const std::string& path,
+                                                     const Config& config, vfs::Vfs* vfs) {
+  absl::StatusOr<std::unique_ptr<internal::Engine>> engine =
+      internal::Engine::Create(vfs, path, config);
+  if (!engine.ok()) return engine.status();
+  return std::unique_ptr<Persy>(new Persy(std::move(*engine)));
+}
+
+absl::StatusOr<std::unique_ptr<Persy>> Persy::Open(const std::string& path, const Config& config,
+                                                   vfs::Vfs* vfs) {
+  absl::StatusOr<std::unique_ptr<internal::Engine>> engine =
+      internal::Engine::Open(vfs, path, config);
+  if (!engine.ok()) return engine.status();
+  return std::unique_ptr<Persy>(new Persy(std::move(*engine)));
+}
+
+absl::StatusOr<std::unique_ptr<Persy>> Persy::OpenOrCreate(
+    const std::string& path, const Config& config,
+    const std::function<absl::Status(Transaction&)>& init, vfs::Vfs* vfs) {
+  absl::StatusOr<std::unique_ptr<Persy>> opened = Open(path, config, vfs);
+  if (ErrorOf(opened.status()) != Error::kFileNotFound) return opened;
+  absl::StatusOr<std::unique_ptr<Persy>> created = Create(path, config, vfs);
+  // Another opener may have created it in between: then open what it made.
+  if (ErrorOf(created.status()) == Error::kFileAlreadyExists) return Open(path, config, vfs);
+  if (!created.ok()) return created;
+  absl::Status init_status;
+  {
+    absl::StatusOr<std::unique_ptr<Transaction>> tx = (*created)->Begin();
+    init_status = tx.ok() ? init(**tx) : tx.status();
+    if (init_status.ok()) init_status = (*tx)->Commit();
+  }
+  if (!init_status.ok()) {
+    created->reset();
+    vfs->Remove(path).IgnoreError();  // the file is new: nothing of the caller's is lost
+    return init_status;
+  }
+  return created;
+}
+
+absl::StatusOr<std::unique_ptr<Persy>> Persy::OpenInMemory(const Config& config) {
+  auto mem = std::make_unique<vfs::MemVfs>();
+  vfs::Vfs* raw = mem.get();
+  absl::StatusOr<std::unique_ptr<internal::Engine>> engine =
+      internal::Engine::Create(raw, "memory.persy", config, std::move(mem));
+  if (!engine.ok()) return engine.status();
+  return std::unique_ptr<Persy>(new Persy(std::move(*engine)));
+}
+
+absl::Status Persy::Close() { return engine_->Close(); }
+
+absl::StatusOr<std::unique_ptr<Transaction>> Persy::Begin(const TxOptions& options) {
+  if (options.transaction_id.size() > kMaxTransactionIdSize) {
+    return MakeError(Error::kInvalidArgument,
+                     absl::StrCat("transaction id of ", options.transaction_id.size(),
+                                  " bytes exceeds ", kMaxTransactionIdSize));
+  }
+  return std::unique_ptr<Transaction>(
+      new Transaction(std::make_unique<internal::TxState>(engine_.get(), options)));
+}
+
+absl::StatusOr<std::optional<std::string>> Persy::Read(std::string_view segment, RecordId id) {
+  return engine_->Read(segment, id);
+}
+absl::Status Persy::Scan(std::string_view segment, const ScanFn& fn) {
+  return engine_->Scan(segment, fn);
+}
+absl::StatusOr<bool> Persy::ExistsSegment(std::string_view name) {
+  return engine_->ExistsSegment(name);
+}
+absl::StatusOr<std::vector<SegmentInfo>> Persy::ListSegments() {
+  return engine_->ListSegments();
+}
+
+}  // namespace persy

@@ -1,0 +1,180 @@
+// persy-cpp: an embeddable, single-file, transactional storage engine.
+//
+//   auto db = persy::Persy::OpenOrCreate("data.persy", {}, [](persy::Transaction& tx) {
+//     return tx.CreateSegment("users");
+//   });
+//   auto tx = (*db)->Begin();
+//   absl::StatusOr<persy::RecordId> id = (*tx)->Insert("users", "alice");
+//   absl::Status committed = (*tx)->Commit();            // durable when it returns
+//   auto bytes = (*db)->Read("users", *id);              // "alice"
+//
+// Data: segments (named collections) of records (arbitrary bytes) addressed by RecordId.
+//
+// Transactions and isolation: a Transaction sees the committed state as of each of its reads
+// (read committed) plus its own uncommitted changes; nobody else sees those until Commit
+// returns. Commit is atomic and durable: after a crash, a transaction whose Commit returned OK is
+// entirely there and one that did not return is entirely there or entirely absent. Commits are
+// validated against what committed meanwhile (see Transaction::Commit and TxStrategy).
+//
+// Thread-safety: a Persy handle is safe for concurrent use by multiple threads, each running its
+// own transactions. A Transaction is only accessed by one thread at a time.
+//
+// One process at a time: opening a file that is open elsewhere (another handle, in this process
+// or another) fails with AlreadyInUse.
+//
+// Errors: every call returns absl::Status or absl::StatusOr; persy::ErrorOf(status) names the
+// persy error (engine/error.h). Each call lists the errors it returns besides these, which any
+// call that reads or writes the file can return:
+//   DataLoss  the file is damaged where the call needed it (the message names the page)
+//   Io        the file layer failed (the status keeps its code: kResourceExhausted for ENOSPC...)
+//   Failed    an earlier write or sync of this handle failed; nothing more is written (the data
+//             already committed is safe: close and reopen to recover)
+//
+// Restrictions and caveats:
+//   - A transaction's changes are held in memory until it commits.
+//   - Segment names are 1 to 255 bytes; a transaction id is at most 512 bytes; a record is at
+//     most kMaxRecordSize bytes.
+//   - Opening a file replays its journal; a file whose journal holds much is slower to open.
+
+#ifndef ENGINE_PERSY_H_
+#define ENGINE_PERSY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/config.h"
+#include "engine/error.h"
+#include "engine/record_id.h"
+#include "vfs/vfs.h"
+
+namespace persy {
+
+namespace internal {
+class Engine;
+class TxState;
+}  // namespace internal
+
+inline constexpr size_t kMaxRecordSize = size_t{256} << 20;
+inline constexpr size_t kMaxSegmentNameSize = 255;
+inline constexpr size_t kMaxTransactionIdSize = 512;
+
+struct SegmentInfo {
+  std::string name;
+  uint32_t id = 0;
+  friend bool operator==(const SegmentInfo&, const SegmentInfo&) = default;
+};
+
+struct TxOptions {
+  // Caller metadata kept with the transaction in the journal (at most kMaxTransactionIdSize).
+  std::string transaction_id;
+  // Overrides Config::strategy for this transaction.
+  std::optional<TxStrategy> strategy;
+};
+
+// Called for each record of a scan, in RecordId order; return false to stop.
+using ScanFn = std::function<bool(RecordId id, std::string_view bytes)>;
+
+class Transaction {
+ public:
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  // Rolls back if neither Commit nor Rollback was called.
+  ~Transaction();
+
+  // Every call below also returns TransactionFinished once Commit or Rollback was called.
+
+  // Creates a segment, visible to this transaction at once and to others after Commit.
+  // Errors: InvalidArgument (name empty or too long), SegmentAlreadyExists.
+  absl::Status CreateSegment(std::string_view name);
+  // Drops a segment and its records. Errors: SegmentNotFound, CannotDropSegmentCreatedInTx.
+  absl::Status DropSegment(std::string_view name);
+  // Whether the segment exists as this transaction sees it.
+  absl::StatusOr<bool> ExistsSegment(std::string_view name);
+  // The segments as this transaction sees them, by name.
+  absl::StatusOr<std::vector<SegmentInfo>> ListSegments();
+
+  // Inserts a record and returns its id. Errors: SegmentNotFound, RecordTooBig.
+  absl::StatusOr<RecordId> Insert(std::string_view segment, std::string_view bytes);
+  // Replaces a record's bytes.
+  // Errors: SegmentNotFound, InvalidId (an id of another segment), RecordNotFound, RecordTooBig.
+  absl::Status Update(std::string_view segment, RecordId id, std::string_view bytes);
+  // Deletes a record. Errors: SegmentNotFound, InvalidId, RecordNotFound.
+  absl::Status Delete(std::string_view segment, RecordId id);
+  // Reads a record as this transaction sees it; nullopt if there is none.
+  // Errors: SegmentNotFound, InvalidId.
+  absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
+  // Visits the records of a segment as this transaction sees them. Errors: SegmentNotFound.
+  absl::Status Scan(std::string_view segment, const ScanFn& fn);
+
+  // Validates the transaction against what committed since it began and makes it durable; the
+  // transaction is finished either way (on failure, nothing of it is applied). Checks, in order:
+  //   SegmentAlreadyExists  a segment it creates was created meanwhile under the same name
+  //   SegmentNotFound       a segment it writes to or drops was dropped meanwhile
+  //   RecordNotFound        a record it updates or deletes was deleted meanwhile
+  //   VersionConflict       per the strategy (kVersionOnWrite, kVersionOnRead)
+  //   LockTimeout           the commit lock was not had within Config::lock_timeout
+  absl::Status Commit();
+  // Discards the transaction. Errors: none besides TransactionFinished.
+  absl::Status Rollback();
+
+ private:
+  friend class Persy;
+  explicit Transaction(std::unique_ptr<internal::TxState> state);
+  std::unique_ptr<internal::TxState> state_;
+};
+
+class Persy {
+ public:
+  // Creates a new file and opens it. Errors: FileAlreadyExists, AlreadyInUse.
+  static absl::StatusOr<std::unique_ptr<Persy>> Create(const std::string& path,
+                                                       const Config& config = Config(),
+                                                       vfs::Vfs* vfs = vfs::DefaultVfs());
+  // Opens an existing file, recovering it after a crash.
+  // Errors: FileNotFound, NotPersyFile, AlreadyInUse.
+  static absl::StatusOr<std::unique_ptr<Persy>> Open(const std::string& path,
+                                                     const Config& config = Config(),
+                                                     vfs::Vfs* vfs = vfs::DefaultVfs());
+  // Opens the file, creating it first if it does not exist; `init` runs in a transaction
+  // (committed after it returns OK) exactly once, when the file is created. If `init` fails,
+  // the new file is removed and its status returned. Errors: those of Create and Open.
+  static absl::StatusOr<std::unique_ptr<Persy>> OpenOrCreate(
+      const std::string& path, const Config& config,
+      const std::function<absl::Status(Transaction&)>& init,
+      vfs::Vfs* vfs = vfs::DefaultVfs());
+  // A database in memory, gone when the handle is.
+  static absl::StatusOr<std::unique_ptr<Persy>> OpenInMemory(const Config& config = Config());
+
+  Persy(const Persy&) = delete;
+  Persy& operator=(const Persy&) = delete;
+  // Closes, as Close() does, ignoring errors (committed data is safe regardless).
+  ~Persy();
+
+  // Checkpoints and closes the file; later calls fail with Failed. REQUIRES: no transaction of
+  // this handle is in use.
+  absl::Status Close();
+
+  // Begins a transaction. Errors: InvalidArgument (transaction id too long).
+  absl::StatusOr<std::unique_ptr<Transaction>> Begin(const TxOptions& options = TxOptions());
+
+  // Reads committed data. Errors as for the Transaction calls of the same names.
+  absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
+  absl::Status Scan(std::string_view segment, const ScanFn& fn);
+  absl::StatusOr<bool> ExistsSegment(std::string_view name);
+  absl::StatusOr<std::vector<SegmentInfo>> ListSegments();
+
+ private:
+  explicit Persy(std::unique_ptr<internal::Engine> engine);
+  std::unique_ptr<internal::Engine> engine_;
+};
+
+}  // namespace persy
+
+#endif  // ENGINE_PERSY_H_
