@@ -96,6 +96,8 @@ absl::StatusOr<std::unique_ptr<Persy>> Persy::OpenInMemory(const Config& config)
 
 absl::Status Persy::Close() { return engine_->Close(); }
 
+absl::Status Persy::CheckIntegrity() { return engine_->CheckIntegrity(); }
+
 absl::StatusOr<std::unique_ptr<Transaction>> Persy::Begin(const TxOptions& options) {
   if (options.transaction_id.size() > kMaxTransactionIdSize) {
     return MakeError(Error::kInvalidArgument,

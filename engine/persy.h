@@ -164,6 +164,12 @@ class Persy {
   // Begins a transaction. Errors: InvalidArgument (transaction id too long).
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(const TxOptions& options = TxOptions());
 
+  // Verifies the structure of the whole file: every page of every segment, the catalog and the
+  // journal is reachable exactly once, and the allocation bitmaps mark exactly those pages (no
+  // leaked and no doubly used page). Reads every structure page, so it takes time proportional
+  // to the file. Errors: DataLoss naming what is wrong.
+  absl::Status CheckIntegrity();
+
   // Reads committed data. Errors as for the Transaction calls of the same names.
   absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
   absl::Status Scan(std::string_view segment, const ScanFn& fn);

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "engine/internal/page.h"
 #include "tools/test_seed.h"
 #include "vfs/sim_vfs.h"
 
@@ -265,6 +267,7 @@ TEST(PersyTest, BigRecords) {
   db.reset();
   db = MustOpen(sim);
   EXPECT_EQ(Dump(*db, "big"), expected);
+  ASSERT_OK(db->CheckIntegrity());
 }
 
 // A database many times the cache: data lives on disk, not in memory.
@@ -290,6 +293,7 @@ TEST(PersyTest, DatabaseLargerThanCache) {
   db.reset();
   db = MustOpen(sim, config);
   EXPECT_EQ(Dump(*db, "s"), expected);
+  ASSERT_OK(db->CheckIntegrity());
 }
 
 TEST(PersyTest, VersionStrategies) {
@@ -358,6 +362,47 @@ TEST(PersyTest, CommitChecksAgainstConcurrentCommits) {
   EXPECT_FALSE(*db->ExistsSegment("s"));
 }
 
+// The integrity check finds a page the bitmap marks used that nothing uses (a leak), and a
+// page that something uses but the bitmap marks free (a future double use).
+TEST(PersyTest, IntegrityCheckFindsLeaksAndFreeUsedPages) {
+  for (bool leak : {true, false}) {
+    SimVfs sim(1);
+    {
+      auto db = MustCreate(sim);
+      auto tx = MustBegin(*db);
+      ASSERT_OK(tx->CreateSegment("s"));
+      for (int i = 0; i < 10; ++i) ASSERT_OK(tx->Insert("s", Bytes(3000, i)).status());
+      ASSERT_OK(tx->Commit());
+      ASSERT_OK(db->CheckIntegrity());
+      ASSERT_OK(db->Close());
+    }
+    // Change the bitmap of group 0 (page 2) and re-seal it, as a bug would, not as damage.
+    auto raw = sim.Open(kPath);
+    ASSERT_TRUE(raw.ok());
+    internal::PageBuf bitmap;
+    ASSERT_TRUE((*raw)->ReadAt(2 * internal::kPageSize, internal::kPageSize, bitmap.data()).ok());
+    const uint64_t pages = *(*raw)->Size() / internal::kPageSize;
+    uint64_t victim = 0;
+    for (uint64_t id = 3; id < pages && victim == 0; ++id) {
+      const bool used = (bitmap.body()[id / 8] >> (id % 8)) & 1;
+      if (used != leak) victim = id;
+    }
+    ASSERT_NE(victim, 0u);
+    bitmap.body()[victim / 8] = static_cast<char>(bitmap.body()[victim / 8] ^ (1 << (victim % 8)));
+    internal::SealPage(2, internal::PageType::kBitmap, internal::LsnOf(bitmap), bitmap);
+    ASSERT_OK((*raw)->WriteAt(2 * internal::kPageSize,
+                              absl::string_view(bitmap.data(), internal::kPageSize)));
+    ASSERT_OK((*raw)->Sync());
+    raw->reset();
+    auto db = Persy::Open(kPath, Config(), &sim);
+    ASSERT_TRUE(db.ok()) << db.status();
+    absl::Status check = (*db)->CheckIntegrity();
+    EXPECT_EQ(ErrorOf(check), Error::kDataLoss) << (leak ? "leak: " : "free but used: ") << check;
+    EXPECT_NE(check.message().find(absl::StrCat("page ", victim)), absl::string_view::npos)
+        << check;
+  }
+}
+
 TEST(PersyTest, IdsAreNeverReused) {
   SimVfs sim(1);
   auto db = MustCreate(sim);
@@ -404,6 +449,7 @@ TEST(PersyTest, SpaceIsReusedAndGivenBack) {
     ASSERT_TRUE(file.ok());
     const uint64_t size = *(*file)->Size();
     if (round == 0) size_after_first_round = size;
+    ASSERT_OK(db->CheckIntegrity());
     // The address table keeps one 16-byte entry per record number ever used: a few pages.
     EXPECT_LE(size, size_after_first_round + 8 * 4096) << "round " << round;
   }

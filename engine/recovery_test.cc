@@ -106,6 +106,8 @@ TEST(RecoveryTest, CrashAtEveryEventOfACommit) {
       auto reopened = Persy::Open(kPath, config, &sim);
       ASSERT_TRUE(reopened.ok()) << "target " << target << " k " << k << ": "
                                  << reopened.status();
+      absl::Status integrity = (*reopened)->CheckIntegrity();
+      ASSERT_TRUE(integrity.ok()) << "target " << target << " k " << k << ": " << integrity;
       State seen = Dump(**reopened);
       if (committed.ok()) {
         ASSERT_EQ(seen, next) << "a returned commit was lost: target " << target << " k " << k;
@@ -152,6 +154,8 @@ TEST(RecoveryTest, RandomCrashesKeepEveryReturnedCommit) {
     auto reopened = Persy::Open(kPath, config, &sim);
     ASSERT_TRUE(reopened.ok()) << "round " << round << ": " << reopened.status();
     db = std::move(*reopened);
+    absl::Status integrity = db->CheckIntegrity();
+    ASSERT_TRUE(integrity.ok()) << "round " << round << ": " << integrity;
     State seen = Dump(*db);
     if (maybe.has_value() && seen == *maybe) state = *maybe;
     ASSERT_EQ(seen, state) << "round " << round;
@@ -179,6 +183,7 @@ TEST(RecoveryTest, FailedSyncIsStickyAndReopenRecovers) {
     sim.Crash();
     auto reopened = Persy::Open(kPath, Config(), &sim);
     ASSERT_TRUE(reopened.ok()) << reopened.status();
+    EXPECT_TRUE((*reopened)->CheckIntegrity().ok());
     State seen = Dump(**reopened);
     EXPECT_TRUE(seen == state || seen == maybe);
     EXPECT_TRUE(RunStep(**reopened, 1, 3, seen, &unused).ok());
@@ -202,6 +207,7 @@ TEST(RecoveryTest, WriteErrorAtEveryPoint) {
     sim.Crash();
     auto reopened = Persy::Open(kPath, Config(), &sim);
     ASSERT_TRUE(reopened.ok()) << "nth " << nth << ": " << reopened.status();
+    EXPECT_TRUE((*reopened)->CheckIntegrity().ok()) << "nth " << nth;
     State seen = Dump(**reopened);
     if (result.ok()) {
       EXPECT_EQ(seen, next) << "nth " << nth;

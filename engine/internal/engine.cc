@@ -73,7 +73,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(vfs::Vfs* vfs, const std:
   auto engine = std::unique_ptr<Engine>(
       new Engine(config, std::move(owned_vfs), std::make_unique<PageFile>(std::move(*file))));
   Engine& e = *engine;
-  std::lock_guard<std::timed_mutex> lock(e.commit_mu_);
+  std::lock_guard<TimedMutex> lock(e.commit_mu_);
 
   // The initial pages are written in place, not journaled: until the header is durable the
   // file is not a persy file, and a crash before that leaves one that Open rejects.
@@ -125,7 +125,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(vfs::Vfs* vfs, const std::s
 }
 
 absl::Status Engine::Recover() {
-  std::lock_guard<std::timed_mutex> lock(commit_mu_);
+  std::lock_guard<TimedMutex> lock(commit_mu_);
   absl::StatusOr<FileHeader> header = ReadFileHeader(*file_);
   if (!header.ok()) {
     if (header.status().code() == absl::StatusCode::kFailedPrecondition) {
@@ -175,7 +175,7 @@ absl::Status Engine::Recover() {
 }
 
 absl::Status Engine::Close() {
-  std::lock_guard<std::timed_mutex> lock(commit_mu_);
+  std::lock_guard<TimedMutex> lock(commit_mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
   absl::Status result = WriteState().ok() ? Checkpoint() : absl::OkStatus();
@@ -457,7 +457,7 @@ void Engine::Install(const PageDelta& delta, Catalog* catalog) {
 }
 
 absl::Status Engine::Commit(const TxState& tx) {
-  std::unique_lock<std::timed_mutex> lock(commit_mu_, std::defer_lock);
+  std::unique_lock<TimedMutex> lock(commit_mu_, std::defer_lock);
   if (!lock.try_lock_for(config_.lock_timeout)) {
     return MakeError(Error::kLockTimeout, "timed out waiting for the commit lock");
   }
@@ -532,8 +532,67 @@ absl::Status Engine::Checkpoint() {
   return absl::OkStatus();
 }
 
+absl::Status Engine::CheckIntegrity() {
+  std::lock_guard<TimedMutex> lock(commit_mu_);
+  PageDelta view(&cache_);
+  // Who claims each page; a page claimed twice is double use.
+  std::map<PageId, std::string> owner;
+  auto claim = [&](PageId id, const std::string& who) -> absl::Status {
+    auto [it, inserted] = owner.emplace(id, who);
+    if (!inserted) {
+      return MakeError(Error::kDataLoss, absl::StrCat("page ", id, " is used by both ",
+                                                      it->second, " and ", who));
+    }
+    return absl::OkStatus();
+  };
+  for (PageId id : {PageId{0}, PageId{1}}) {
+    if (absl::Status s = claim(id, "the file header"); !s.ok()) return s;
+  }
+  for (PageId id = header_.catalog_root; id != 0;) {
+    if (absl::Status s = claim(id, "the catalog"); !s.ok()) return s;
+    absl::StatusOr<const PageBuf*> page = view.Read(id);
+    if (!page.ok()) return IoErrorFrom(page.status());
+    id = GetU64((*page)->body());
+  }
+  for (const auto& [name, meta] : catalog_.segments) {
+    std::vector<PageId> pages;
+    if (absl::Status s = CollectSegmentPages(view, meta.root, &pages); !s.ok()) {
+      return IoErrorFrom(s);
+    }
+    for (PageId id : pages) {
+      if (absl::Status s = claim(id, absl::StrCat("segment \"", name, "\"")); !s.ok()) return s;
+    }
+  }
+  absl::StatusOr<uint64_t> file_pages = file_->PageCount();
+  if (!file_pages.ok()) return IoErrorFrom(file_pages.status());
+  absl::StatusOr<uint64_t> used_pages = allocator_.UsedPageCount(view, *file_pages);
+  if (!used_pages.ok()) return IoErrorFrom(used_pages.status());
+  for (PageId id = 0; id < *used_pages; ++id) {
+    if (IsBitmapPage(id)) {
+      if (absl::Status s = claim(id, "the allocation bitmaps"); !s.ok()) return s;
+    }
+    absl::StatusOr<bool> used = allocator_.IsUsed(view, id);
+    if (!used.ok()) return IoErrorFrom(used.status());
+    const bool journal = journal_pages_.count(id) != 0;
+    const bool claimed = owner.count(id) != 0;
+    if (*used != claimed || (journal && *used)) {
+      return MakeError(Error::kDataLoss,
+                       absl::StrCat("page ", id, ": the bitmap says ", *used ? "used" : "free",
+                                    " but it is ", claimed ? "used by " + owner[id] : "unused",
+                                    journal ? " (journal)" : ""));
+    }
+  }
+  for (const auto& [id, who] : owner) {
+    if (id >= *used_pages) {
+      return MakeError(Error::kDataLoss,
+                       absl::StrCat("page ", id, " of ", who, " lies past the used pages"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 uint64_t Engine::checkpoints() const {
-  std::lock_guard<std::timed_mutex> lock(commit_mu_);
+  std::lock_guard<TimedMutex> lock(commit_mu_);
   return checkpoints_;
 }
 

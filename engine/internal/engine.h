@@ -32,6 +32,7 @@
 #include "engine/internal/page_cache.h"
 #include "engine/internal/page_file.h"
 #include "engine/internal/record_store.h"
+#include "engine/internal/timed_mutex.h"
 #include "engine/persy.h"
 #include "vfs/vfs.h"
 
@@ -77,6 +78,9 @@ class Engine {
   // Validates and commits `tx` (Transaction::Commit's contract).
   absl::Status Commit(const TxState& tx);
 
+  // Persy::CheckIntegrity's contract.
+  absl::Status CheckIntegrity();
+
   // OK while writes are allowed; Failed after a failed write or sync, or after Close.
   absl::Status WriteState() const;
 
@@ -110,7 +114,7 @@ class Engine {
   const std::unique_ptr<PageFile> file_;
   PageCache cache_;
 
-  mutable std::timed_mutex commit_mu_;
+  mutable TimedMutex commit_mu_;
   // State below is protected by commit_mu_.
   Allocator allocator_;
   FileHeader header_;
