@@ -369,17 +369,24 @@ absl::Status Engine::Apply(const TxState& tx, PageDelta& delta, Catalog& catalog
     catalog.segments[name] = meta;
     catalog.next_segment_id = std::max(catalog.next_segment_id, id + 1);
   }
-  for (const auto& [id, records] : tx.writes()) {
-    SegmentMeta* meta = nullptr;
-    for (auto& [name, m] : catalog.segments) {
-      if (m.id == id) meta = &m;
+  auto find = [&](uint32_t id) -> SegmentMeta* {
+    for (auto& [name, meta] : catalog.segments) {
+      if (meta.id == id) return &meta;
     }
-    if (meta == nullptr) continue;  // written, then dropped: Validate rules this out
+    return nullptr;  // written, then dropped: Validate rules this out
+  };
+  for (const auto& [id, highest] : tx.highest_inserted()) {
+    if (SegmentMeta* meta = find(id); meta != nullptr) {
+      meta->next_number = std::max(meta->next_number, highest + 1);
+    }
+  }
+  for (const auto& [id, records] : tx.writes()) {
+    SegmentMeta* meta = find(id);
+    if (meta == nullptr) continue;
     for (const auto& [number, write] : records) {
       absl::Status s;
       if (write.inserted) {
         s = InsertRecord(delta, allocator_, meta->root, number, *write.bytes);
-        meta->next_number = std::max(meta->next_number, number + 1);
       } else if (write.bytes.has_value()) {
         s = UpdateRecord(delta, allocator_, meta->root, number, *write.bytes);
       } else {
@@ -462,8 +469,11 @@ absl::Status Engine::Commit(const TxState& tx) {
     return MakeError(Error::kLockTimeout, "timed out waiting for the commit lock");
   }
   if (absl::Status s = WriteState(); !s.ok()) return s;
-  if (tx.created().empty() && tx.dropped().empty() && tx.writes().empty()) {
-    return absl::OkStatus();  // nothing to make durable
+  if (tx.created().empty() && tx.dropped().empty() && tx.writes().empty() &&
+      tx.highest_inserted().empty()) {
+    // Nothing to make durable, but what it read may still have to be checked.
+    PageDelta view(&cache_);
+    return Validate(tx, view);
   }
   // Twice the journal's need: the commit's own allocations take free pages too.
   if (absl::Status s = EnsureJournalRoom(2 * JournalPagesFor(tx)); !s.ok()) return s;

@@ -105,6 +105,7 @@ absl::Status TxState::DropSegment(std::string_view name) {
   }
   dropped_[seg->id] = std::string(name);
   writes_.erase(seg->id);
+  highest_inserted_.erase(seg->id);
   for (auto* versions : {&write_versions_, &read_versions_}) {
     for (auto it = versions->begin(); it != versions->end();) {
       it = it->first.segment() == seg->id ? versions->erase(it) : std::next(it);
@@ -139,6 +140,8 @@ absl::StatusOr<RecordId> TxState::Insert(std::string_view segment, std::string_v
   if (absl::Status s = CheckSize(bytes); !s.ok()) return s;
   const RecordId id(seg->id, engine_->AllocateRecordNumber(seg->id));
   writes_[seg->id][id.number()] = Write{std::string(bytes), /*inserted=*/true};
+  uint64_t& highest = highest_inserted_[seg->id];
+  highest = std::max(highest, id.number());
   return id;
 }
 

@@ -56,6 +56,9 @@ class TxState {
   const std::map<uint32_t, std::map<uint64_t, Write>>& writes() const { return writes_; }
   const std::map<RecordId, uint32_t>& write_versions() const { return write_versions_; }
   const std::map<RecordId, uint32_t>& read_versions() const { return read_versions_; }
+  // By segment id, the highest record number this transaction's inserts received, even if it
+  // deleted the record again: a commit raises the segment's counter past it.
+  const std::map<uint32_t, uint64_t>& highest_inserted() const { return highest_inserted_; }
 
  private:
   // The segment `name` as this transaction sees it: its id, and its committed metadata if it
@@ -83,6 +86,7 @@ class TxState {
   std::map<uint32_t, std::map<uint64_t, Write>> writes_;  // by segment id, by record number
   std::map<RecordId, uint32_t> write_versions_;  // committed version at the first write
   std::map<RecordId, uint32_t> read_versions_;   // committed version at the first read
+  std::map<uint32_t, uint64_t> highest_inserted_;
 };
 
 }  // namespace persy::internal

@@ -1,0 +1,257 @@
+// The reference model of persy.h: what every public call must return, in plain containers.
+//
+// Method. The model keeps the committed state (segments by name, each with its id, records by
+// number with bytes and version, and the persisted id counters) and, for each transaction, the
+// segments it created and dropped, the records it wrote, and the versions it saw. Every call is
+// checked against this state in the order the rules below give, with no cleverness: lookups are
+// linear where that is simpler, and nothing is shared with engine/. The executor runs the same
+// calls on the engine and compares every result; the fuzzers and the crash simulator do too.
+//
+// Rules (they bind the engine as much as the model; persy.h is the source):
+//   - Segment ids come from one counter starting at 1, taken by every successful CreateSegment
+//     (also in transactions later rolled back). Record numbers come from a counter per segment
+//     starting at 1, taken by every successful Insert into it.
+//   - Persisted counters: a successful commit sets persisted_next_segment_id to
+//     max(persisted, highest id the tx created + 1), and each segment's persisted_next_number to
+//     max(persisted, highest number the tx inserted into it + 1) (inserts the tx deleted again
+//     count too); a segment the tx created starts from 1. A crash or reopen restarts the counters
+//     from the persisted ones, so numbers handed to uncommitted transactions may come again.
+//   - A record committed by an insert has version 1; a commit that updates it adds 1.
+//   - Each call checks, in the order persy.h lists its errors: TransactionFinished first, then
+//     e.g. for Update: SegmentNotFound, InvalidId, RecordNotFound, RecordTooBig. A name that is
+//     empty or too long is InvalidArgument for CreateSegment only; elsewhere it names no segment.
+//   - Visibility in a transaction (read committed): the segment `name` is the one the tx created
+//     under that name if any; else the one committed now under that name, unless the tx dropped
+//     that very segment (by id: a segment another tx committed under the name meanwhile is
+//     another segment, visible). A record is the tx's own write if it wrote it (nothing if it
+//     deleted it); else the record committed now under that id.
+//   - Commit checks, in order, against the committed state at commit time:
+//       1 SegmentAlreadyExists: a name the tx creates is committed, other than by the segment
+//         the tx itself drops under that name;
+//       2 SegmentNotFound: a committed segment the tx inserted into, updated or deleted in, or
+//         dropped, is no longer committed under that name and id;
+//       3 RecordNotFound: a committed record the tx updated or deleted is gone;
+//       4 VersionConflict: kVersionOnWrite and kVersionOnRead: a committed record the tx updated
+//         or deleted has another version than when the tx first wrote it; kVersionOnRead also: a
+//         committed record the tx read (Read returned it, or Scan visited it) is gone or has
+//         another version than when the tx first read it. kLastWriterWins: no version check.
+//     A failed commit applies nothing; either way the transaction is finished.
+//   - Crash (and clean reopen): every open transaction is finished; committed state stays.
+//
+// A commit whose outcome is unknown (a crash or an I/O error inside it) goes through
+// CommitUncertain: the model then holds two candidate committed states until the next Crash()
+// and Resolve(), which keeps the one matching what the engine shows after recovery.
+//
+// Thread-safety: only accessed by one thread at a time.
+
+#ifndef MODEL_MODEL_H_
+#define MODEL_MODEL_H_
+
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace persy::model {
+
+// The limits of persy.h, restated (the executor checks that they agree).
+inline constexpr size_t kMaxRecordSize = size_t{256} << 20;
+inline constexpr size_t kMaxSegmentNameSize = 255;
+inline constexpr size_t kMaxTransactionIdSize = 512;
+
+// The persy errors the model can return; same names as persy::Error (engine/error.h).
+enum class Error {
+  kNone,
+  kSegmentNotFound,
+  kSegmentAlreadyExists,
+  kRecordNotFound,
+  kInvalidId,
+  kInvalidArgument,
+  kCannotDropSegmentCreatedInTx,
+  kVersionConflict,
+  kRecordTooBig,
+  kTransactionFinished,
+};
+const char* ErrorName(Error error);
+
+// Same as persy::TxStrategy (engine/config.h).
+enum class Strategy { kLastWriterWins, kVersionOnWrite, kVersionOnRead };
+const char* StrategyName(Strategy strategy);
+
+// A record id, as persy::RecordId: (segment id, record number).
+struct Id {
+  uint32_t segment = 0;
+  uint64_t number = 0;
+  friend auto operator<=>(const Id&, const Id&) = default;
+  std::string ToString() const;  // "<segment>.<number>"
+};
+
+// A value or an error.
+template <typename T>
+struct Result {
+  Result(Error e) : error(e) {}  // NOLINT: implicit on purpose
+  Result(T v) : value(std::move(v)) {}  // NOLINT
+  bool ok() const { return error == Error::kNone; }
+  Error error = Error::kNone;
+  T value{};
+};
+
+struct SegmentInfo {
+  std::string name;
+  uint32_t id = 0;
+  friend bool operator==(const SegmentInfo&, const SegmentInfo&) = default;
+};
+
+// One record visited by a scan.
+struct ScanEntry {
+  Id id;
+  std::string bytes;
+  friend bool operator==(const ScanEntry&, const ScanEntry&) = default;
+};
+
+// The committed data, as a full dump shows it: segment name -> id and records.
+struct DumpSegment {
+  uint32_t id = 0;
+  std::map<uint64_t, std::string> records;
+  friend bool operator==(const DumpSegment&, const DumpSegment&) = default;
+};
+using Dump = std::map<std::string, DumpSegment>;
+std::string DumpToString(const Dump& dump);
+
+// The id counters: the next segment id, and the next record number of each committed segment
+// (by name). Right after a crash they are the persisted ones.
+struct Counters {
+  uint32_t next_segment_id = 1;
+  std::map<std::string, uint64_t> next_number;
+  friend bool operator==(const Counters&, const Counters&) = default;
+};
+std::string CountersToString(const Counters& counters);
+
+class Model {
+ public:
+  // A transaction handle: stays valid (and finished) after Commit, Rollback and Crash.
+  using TxId = int;
+
+  Model();
+
+  // Begins a transaction. Errors: InvalidArgument (transaction id longer than 512 bytes).
+  Result<TxId> Begin(Strategy strategy, std::string_view transaction_id = {});
+
+  // The Transaction calls of persy.h, with the same errors (plus TransactionFinished).
+  Error CreateSegment(TxId tx, std::string_view name);
+  Error DropSegment(TxId tx, std::string_view name);
+  Result<bool> ExistsSegment(TxId tx, std::string_view name);
+  Result<std::vector<SegmentInfo>> ListSegments(TxId tx);
+  // `bytes` is only copied once every check passed (a too big record is never copied).
+  Result<Id> Insert(TxId tx, std::string_view segment, std::string_view bytes);
+  Error Update(TxId tx, std::string_view segment, Id id, std::string_view bytes);
+  Error Delete(TxId tx, std::string_view segment, Id id);
+  Result<std::optional<std::string>> Read(TxId tx, std::string_view segment, Id id);
+  // Visits the records in number order; with `limit` > 0 stops after visiting that many (the
+  // scan function returned false at the last one).
+  Result<std::vector<ScanEntry>> Scan(TxId tx, std::string_view segment, size_t limit = 0);
+  Error Commit(TxId tx);
+  Error Rollback(TxId tx);
+  bool finished(TxId tx) const;
+
+  // The Persy calls that read committed data.
+  Result<std::optional<std::string>> ReadCommitted(std::string_view segment, Id id) const;
+  Result<std::vector<ScanEntry>> ScanCommitted(std::string_view segment, size_t limit = 0) const;
+  bool ExistsCommitted(std::string_view name) const;
+  std::vector<SegmentInfo> ListCommitted() const;
+
+  // A commit whose outcome is unknown. Returns what Commit would return. If that is an error,
+  // nothing is applied, as by Commit. If it is kNone, the model keeps two candidate committed
+  // states, without and with the commit, and only Crash() and then Resolve() may follow.
+  Error CommitUncertain(TxId tx);
+
+  // The process died (or the handle was closed): every transaction is finished, the counters
+  // restart from the persisted ones. Committed state stays (both candidates, if uncertain).
+  void Crash();
+
+  // After Crash(): checks what the engine shows after recovery, its full dump and the counters
+  // it hands out next, against the candidate committed states, and keeps the one that matches
+  // (candidates that match both differ at most in record versions, which no later call can
+  // observe: every transaction began after the crash). Without a pending uncertain commit, this
+  // checks the one committed state. Errors: kInternal showing both sides if none matches.
+  // REQUIRES: no call since Crash() other than Resolve.
+  absl::Status Resolve(const Dump& observed, const Counters& observed_counters);
+  bool uncertain() const { return candidate_.has_value(); }
+
+  // The committed state, and the counters as the next transaction would take them.
+  // REQUIRES: !uncertain().
+  Dump dump() const;
+  Counters counters() const;
+
+ private:
+  struct Record {
+    std::string bytes;
+    uint32_t version = 1;
+  };
+  struct Segment {
+    uint32_t id = 0;
+    std::map<uint64_t, Record> records;
+    uint64_t persisted_next_number = 1;
+  };
+  struct Committed {
+    std::map<std::string, Segment> segments;
+    uint32_t persisted_next_segment_id = 1;
+  };
+  // A record a transaction wrote.
+  struct Write {
+    bool inserted = false;             // the tx inserted it (else: a committed record)
+    std::optional<std::string> bytes;  // nullopt: the tx deleted it
+    uint32_t first_version = 0;        // of a committed record: its version at the first write
+  };
+  struct Tx {
+    Strategy strategy = Strategy::kLastWriterWins;
+    bool finished = false;
+    std::map<std::string, uint32_t> created;  // name -> id, segments the tx created
+    std::set<std::pair<std::string, uint32_t>> dropped;  // committed segments the tx dropped
+    std::set<std::pair<std::string, uint32_t>> written_segments;  // committed, written to
+    std::map<Id, Write> writes;
+    std::map<Id, uint32_t> read_versions;  // committed records read: version at first read
+    std::map<uint32_t, uint64_t> highest_inserted;  // segment id -> highest number inserted
+    uint32_t highest_created = 0;                   // highest segment id created, 0 if none
+  };
+
+  // Aborts unless no uncertain commit is pending, and returns the transaction.
+  Tx& LiveTx(TxId tx);
+  void RequireCertain() const;
+
+  // The id of the segment `name` as `tx` sees it.
+  std::optional<uint32_t> VisibleSegment(const Tx& tx, std::string_view name) const;
+  // The bytes of record `id` as `tx` sees it; records the read version when `track_read`.
+  std::optional<std::string> VisibleRecord(Tx& tx, Id id, bool track_read);
+  uint64_t TakeNumber(uint32_t segment_id);
+
+  static const Segment* SegmentById(const Committed& committed, uint32_t id);
+  static Segment* SegmentById(Committed& committed, uint32_t id);
+  static const Record* RecordById(const Committed& committed, Id id);
+  static Error Validate(const Tx& tx, const Committed& committed);
+  static void Apply(const Tx& tx, Committed& committed);
+  static Dump DumpOf(const Committed& committed);
+  static Counters PersistedCountersOf(const Committed& committed);
+  static std::vector<ScanEntry> ScanOf(const std::map<uint64_t, std::string>& records,
+                                       uint32_t segment_id, size_t limit);
+
+  Committed committed_;
+  std::optional<Committed> candidate_;  // the committed state with the uncertain commit
+  bool awaiting_crash_ = false;         // CommitUncertain returned kNone, Crash() not yet called
+  bool awaiting_resolve_ = false;       // Crash() was called with an uncertain commit pending
+  uint32_t next_segment_id_ = 1;
+  std::map<uint32_t, uint64_t> next_number_;  // segment id -> next number, once taken from
+  std::vector<Tx> txs_;
+};
+
+}  // namespace persy::model
+
+#endif  // MODEL_MODEL_H_
