@@ -492,6 +492,9 @@ absl::Status Executor::Recover() {
     return Mismatch(absl::StrCat("reopening the file: ", opened.status().ToString()));
   }
   db_ = std::move(*opened);
+  if (absl::Status s = db_->CheckIntegrity(); !s.ok()) {
+    return Mismatch(absl::StrCat("integrity check after reopening: ", s.ToString()));
+  }
   Dump dump;
   MODEL_RETURN_IF_ERROR(EngineDump(&dump));
   Counters counters;
@@ -609,6 +612,13 @@ absl::Status Executor::CheckCommitted() {
   return absl::OkStatus();
 }
 
+absl::Status Executor::CheckIntegrity() {
+  if (absl::Status s = db_->CheckIntegrity(); !s.ok()) {
+    return Mismatch(absl::StrCat("integrity check: ", s.ToString()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunOps(const ExecutorOptions& options, const std::vector<Op>& ops) {
   absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Create(options);
   if (!executor.ok()) {
@@ -621,6 +631,9 @@ absl::Status RunOps(const ExecutorOptions& options, const std::vector<Op>& ops) 
     }
   }
   if (absl::Status s = (*executor)->CheckCommitted(); !s.ok()) {
+    return absl::InternalError(absl::StrCat("at the end: ", s.message()));
+  }
+  if (absl::Status s = (*executor)->CheckIntegrity(); !s.ok()) {
     return absl::InternalError(absl::StrCat("at the end: ", s.message()));
   }
   Op reopen;

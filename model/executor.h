@@ -22,10 +22,10 @@
 // crashes the disk and reopens. A Commit that returned such an error has an unknown outcome:
 // Model::CommitUncertain, then Model::Resolve against what recovery shows.
 //
-// After every open the executor checks the full committed state and the id counters: it reads
-// the engine's dump, and finds its counters with a probe transaction (it creates a segment and
-// inserts one record into every segment, notes the ids handed out, and rolls back), then runs the
-// same probe on the model.
+// After every open the executor runs Persy::CheckIntegrity and checks the full committed state
+// and the id counters: it reads the engine's dump, and finds its counters with a probe
+// transaction (it creates a segment and inserts one record into every segment, notes the ids
+// handed out, and rolls back), then runs the same probe on the model.
 //
 // Thread-safety: only accessed by one thread at a time.
 
@@ -72,6 +72,8 @@ class Executor {
 
   // Compares the committed state through the engine's reads outside transactions.
   absl::Status CheckCommitted();
+  // Persy::CheckIntegrity (no leaked or doubly used page), which must hold at all times.
+  absl::Status CheckIntegrity();
 
   const Model& model() const { return model_; }
   vfs::SimVfs& sim_vfs() { return vfs_; }
@@ -133,7 +135,8 @@ class Executor {
   std::optional<ArmedFault> fault_;
 };
 
-// Runs `ops` on a new database, then compares the committed state, reopens and compares again.
+// Runs `ops` on a new database, then compares the committed state, checks integrity, reopens
+// and checks again.
 // Returns the first difference, naming the op's index and ToString.
 absl::Status RunOps(const ExecutorOptions& options, const std::vector<Op>& ops);
 

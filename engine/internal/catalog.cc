@@ -97,26 +97,36 @@ absl::StatusOr<Catalog> DecodeCatalog(std::string_view blob, PageId root) {
   return catalog;
 }
 
-absl::StatusOr<Catalog> ReadCatalog(PageDelta& delta, PageId root) {
-  std::string blob;
-  std::vector<PageId> seen;
+absl::StatusOr<std::vector<PageId>> CatalogPages(PageDelta& delta, PageId root) {
+  std::vector<PageId> chain;
   for (PageId id = root; id != 0;) {
-    if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+    if (std::find(chain.begin(), chain.end(), id) != chain.end()) {
       return Malformed(root, absl::StrCat("chain loops at page ", id));
     }
-    seen.push_back(id);
+    chain.push_back(id);
     absl::StatusOr<const PageBuf*> page = delta.Read(id);
     if (!page.ok()) return page.status();
     if (TypeOf(**page) != PageType::kCatalog) {
       return absl::DataLossError(absl::StrCat("page ", id, ": not a catalog page"));
     }
+    id = GetU64((*page)->body());
+  }
+  return chain;
+}
+
+absl::StatusOr<Catalog> ReadCatalog(PageDelta& delta, PageId root) {
+  absl::StatusOr<std::vector<PageId>> chain = CatalogPages(delta, root);
+  if (!chain.ok()) return chain.status();
+  std::string blob;
+  for (PageId id : *chain) {
+    absl::StatusOr<const PageBuf*> page = delta.Read(id);
+    if (!page.ok()) return page.status();
     const char* body = (*page)->body();
     const uint32_t length = GetU32(body + 8);
     if (length > kChunkCapacity) {
       return absl::DataLossError(absl::StrCat("page ", id, ": catalog chunk length ", length));
     }
     blob.append(body + kChunkHeader, length);
-    id = GetU64(body);
   }
   return DecodeCatalog(blob, root);
 }
@@ -133,16 +143,9 @@ void FormatCatalog(PageDelta& delta, PageId root) {
 absl::Status WriteCatalog(PageDelta& delta, Allocator& alloc, PageId root,
                           const Catalog& catalog) {
   // The existing chain, to reuse its pages in order.
-  std::vector<PageId> chain;
-  for (PageId id = root; id != 0;) {
-    if (std::find(chain.begin(), chain.end(), id) != chain.end()) {
-      return Malformed(root, absl::StrCat("chain loops at page ", id));
-    }
-    chain.push_back(id);
-    absl::StatusOr<const PageBuf*> page = delta.Read(id);
-    if (!page.ok()) return page.status();
-    id = GetU64((*page)->body());
-  }
+  absl::StatusOr<std::vector<PageId>> existing = CatalogPages(delta, root);
+  if (!existing.ok()) return existing.status();
+  std::vector<PageId> chain = std::move(*existing);
   const std::string blob = EncodeCatalog(catalog);
   const size_t needed = std::max<size_t>(1, (blob.size() + kChunkCapacity - 1) / kChunkCapacity);
   while (chain.size() < needed) {

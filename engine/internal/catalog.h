@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,6 +45,10 @@ struct Catalog {
 // Serialization of the blob; Decode returns kDataLoss naming `root` on anything malformed.
 std::string EncodeCatalog(const Catalog& catalog);
 absl::StatusOr<Catalog> DecodeCatalog(std::string_view blob, PageId root);
+
+// The pages of the chain starting at `root`, in order; kDataLoss if it loops or a page is not a
+// catalog page.
+absl::StatusOr<std::vector<PageId>> CatalogPages(PageDelta& delta, PageId root);
 
 // Reads the catalog from the chain starting at `root`.
 absl::StatusOr<Catalog> ReadCatalog(PageDelta& delta, PageId root);

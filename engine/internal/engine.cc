@@ -558,11 +558,10 @@ absl::Status Engine::CheckIntegrity() {
   for (PageId id : {PageId{0}, PageId{1}}) {
     if (absl::Status s = claim(id, "the file header"); !s.ok()) return s;
   }
-  for (PageId id = header_.catalog_root; id != 0;) {
+  absl::StatusOr<std::vector<PageId>> catalog_pages = CatalogPages(view, header_.catalog_root);
+  if (!catalog_pages.ok()) return IoErrorFrom(catalog_pages.status());
+  for (PageId id : *catalog_pages) {
     if (absl::Status s = claim(id, "the catalog"); !s.ok()) return s;
-    absl::StatusOr<const PageBuf*> page = view.Read(id);
-    if (!page.ok()) return IoErrorFrom(page.status());
-    id = GetU64((*page)->body());
   }
   for (const auto& [name, meta] : catalog_.segments) {
     std::vector<PageId> pages;

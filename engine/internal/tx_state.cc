@@ -145,33 +145,35 @@ absl::StatusOr<RecordId> TxState::Insert(std::string_view segment, std::string_v
   return id;
 }
 
-absl::Status TxState::Update(std::string_view segment, RecordId id, std::string_view bytes) {
-  if (absl::Status s = CheckLive(); !s.ok()) return s;
-  auto lock = engine_->SharedLock();
+absl::StatusOr<TxState::Resolved> TxState::ResolveRecord(std::string_view segment, RecordId id,
+                                                        std::optional<uint32_t>* version) {
   absl::StatusOr<Resolved> seg = Resolve(segment);
   if (!seg.ok()) return seg.status();
   if (absl::Status s = CheckIdOf(seg->id, segment, id); !s.ok()) return s;
-  std::optional<uint32_t> version;
-  absl::StatusOr<bool> exists = Visible(*seg, id.number(), &version);
+  absl::StatusOr<bool> exists = Visible(*seg, id.number(), version);
   if (!exists.ok()) return exists.status();
   if (!*exists) return RecordNotFound(id);
+  return seg;
+}
+
+absl::Status TxState::Update(std::string_view segment, RecordId id, std::string_view bytes) {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  auto lock = engine_->SharedLock();
+  std::optional<uint32_t> version;
+  absl::StatusOr<Resolved> seg = ResolveRecord(segment, id, &version);
+  if (!seg.ok()) return seg.status();
   if (absl::Status s = CheckSize(bytes); !s.ok()) return s;
   if (version.has_value()) write_versions_.emplace(id, *version);
-  Write& w = writes_[seg->id][id.number()];
-  w.bytes = std::string(bytes);
+  writes_[seg->id][id.number()].bytes = std::string(bytes);
   return absl::OkStatus();
 }
 
 absl::Status TxState::Delete(std::string_view segment, RecordId id) {
   if (absl::Status s = CheckLive(); !s.ok()) return s;
   auto lock = engine_->SharedLock();
-  absl::StatusOr<Resolved> seg = Resolve(segment);
-  if (!seg.ok()) return seg.status();
-  if (absl::Status s = CheckIdOf(seg->id, segment, id); !s.ok()) return s;
   std::optional<uint32_t> version;
-  absl::StatusOr<bool> exists = Visible(*seg, id.number(), &version);
-  if (!exists.ok()) return exists.status();
-  if (!*exists) return RecordNotFound(id);
+  absl::StatusOr<Resolved> seg = ResolveRecord(segment, id, &version);
+  if (!seg.ok()) return seg.status();
   if (version.has_value()) write_versions_.emplace(id, *version);
   auto& records = writes_[seg->id];
   auto it = records.find(id.number());

@@ -68,6 +68,11 @@ class TxState {
     const SegmentMeta* committed;
   };
   absl::StatusOr<Resolved> Resolve(std::string_view name) const;
+  // The segment of record `id`, which must exist as this transaction sees it (SegmentNotFound,
+  // InvalidId, RecordNotFound); its committed version in `*version` as Visible says.
+  // REQUIRES: shared lock.
+  absl::StatusOr<Resolved> ResolveRecord(std::string_view segment, RecordId id,
+                                         std::optional<uint32_t>* version);
   // TransactionFinished once Commit or Rollback was called.
   absl::Status CheckLive() const;
   // Whether record `number` of segment `seg` exists as this transaction sees it; if it is the
