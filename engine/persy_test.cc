@@ -3,6 +3,10 @@
 #include "engine/persy.h"
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <memory>
 #include <random>
@@ -455,6 +459,140 @@ TEST(PersyTest, SpaceIsReusedAndGivenBack) {
   }
   // 300 records of 1.5 KB took ~150 pages; deleted, they must not stay in the file.
   EXPECT_LT(size_after_first_round, 40u * 4096) << "deleted data was not given back";
+}
+
+}  // namespace
+}  // namespace persy
+
+namespace persy {
+namespace {
+
+// A Vfs that holds every Sync until released, to keep a commit inside its commit lock.
+class HoldSyncVfs final : public vfs::Vfs {
+ public:
+  explicit HoldSyncVfs(vfs::Vfs* base) : base_(base) {}
+
+  void Hold() {
+    std::lock_guard<std::mutex> l(mu_);
+    held_ = true;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+  // Waits until a Sync is being held.
+  void AwaitHeldSync() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [this] { return waiting_ > 0; });
+  }
+
+  absl::StatusOr<std::unique_ptr<vfs::File>> Create(const std::string& path) override {
+    return Wrap(base_->Create(path));
+  }
+  absl::StatusOr<std::unique_ptr<vfs::File>> Open(const std::string& path) override {
+    return Wrap(base_->Open(path));
+  }
+  absl::StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
+  absl::Status Remove(const std::string& path) override { return base_->Remove(path); }
+  absl::Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+
+ private:
+  class File final : public vfs::File {
+   public:
+    File(HoldSyncVfs* vfs, std::unique_ptr<vfs::File> base) : vfs_(vfs), base_(std::move(base)) {}
+    absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* dst) override {
+      return base_->ReadAt(offset, n, dst);
+    }
+    absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
+      return base_->WriteAt(offset, data);
+    }
+    absl::Status Sync() override {
+      {
+        std::unique_lock<std::mutex> l(vfs_->mu_);
+        ++vfs_->waiting_;
+        vfs_->cv_.notify_all();
+        vfs_->cv_.wait(l, [this] { return !vfs_->held_; });
+        --vfs_->waiting_;
+      }
+      return base_->Sync();
+    }
+    absl::StatusOr<uint64_t> Size() override { return base_->Size(); }
+    absl::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
+    absl::Status Lock() override { return base_->Lock(); }
+
+   private:
+    HoldSyncVfs* const vfs_;
+    const std::unique_ptr<vfs::File> base_;
+  };
+
+  absl::StatusOr<std::unique_ptr<vfs::File>> Wrap(
+      absl::StatusOr<std::unique_ptr<vfs::File>> file) {
+    if (!file.ok()) return file.status();
+    return std::unique_ptr<vfs::File>(new File(this, std::move(*file)));
+  }
+
+  vfs::Vfs* const base_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;  // GUARDED_BY(mu_)
+  int waiting_ = 0;    // GUARDED_BY(mu_)
+};
+
+// A commit that cannot get the commit lock within Config::lock_timeout fails with LockTimeout
+// and leaves nothing behind; the commit holding the lock is unaffected.
+TEST(PersyTest, LockTimeout) {
+  SimVfs sim(1);
+  HoldSyncVfs vfs(&sim);
+  Config config;
+  config.lock_timeout = std::chrono::milliseconds(20);
+  auto db = Persy::Create(kPath, config, &vfs);
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto setup = MustBegin(**db);
+  ASSERT_OK(setup->CreateSegment("s"));
+  ASSERT_OK(setup->Commit());
+
+  auto slow = MustBegin(**db);
+  ASSERT_OK(slow->Insert("s", "slow").status());
+  vfs.Hold();
+  absl::Status slow_status;
+  std::thread committer([&] { slow_status = slow->Commit(); });
+  vfs.AwaitHeldSync();  // the slow commit now holds the commit lock, inside its sync
+  auto fast = MustBegin(**db);
+  ASSERT_OK(fast->Insert("s", "fast").status());
+  EXPECT_EQ(ErrorOf(fast->Commit()), Error::kLockTimeout);
+  vfs.Release();
+  committer.join();
+  ASSERT_OK(slow_status);
+  std::vector<std::string> values;
+  ASSERT_OK((*db)->Scan("s", [&](RecordId, std::string_view b) {
+    values.emplace_back(b);
+    return true;
+  }));
+  EXPECT_EQ(values, std::vector<std::string>{"slow"});
+}
+
+// A read that hits an I/O error returns it (Io), and committed data is still there after.
+TEST(PersyTest, ReadErrorSurfaces) {
+  SimVfs sim(1);
+  Config config;
+  config.cache_size_bytes = 64 << 10;
+  auto db = MustCreate(sim, config);
+  auto tx = MustBegin(*db);
+  ASSERT_OK(tx->CreateSegment("s"));
+  std::vector<RecordId> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(*tx->Insert("s", Bytes(1500, i)));
+  ASSERT_OK(tx->Commit());
+  ASSERT_OK(db->Close());
+  db.reset();
+  db = MustOpen(sim, config);
+  sim.InjectFault(IoKind::kRead, 1, EIO, /*persistent=*/true);
+  absl::StatusOr<std::optional<std::string>> read = db->Read("s", ids[100]);
+  EXPECT_EQ(ErrorOf(read.status()), Error::kIo) << read.status();
+  sim.ClearFaults();
+  EXPECT_EQ(*db->Read("s", ids[100]), Bytes(1500, 100));
 }
 
 }  // namespace
