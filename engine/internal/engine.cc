@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/error.h"
 #include "engine/internal/commit_record.h"
+#include "engine/internal/journal_format.h"
 #include "engine/internal/tx_state.h"
 
 namespace persy::internal {
@@ -478,13 +479,32 @@ absl::Status Engine::Commit(const TxState& tx) {
   // Twice the journal's need: the commit's own allocations take free pages too.
   if (absl::Status s = EnsureJournalRoom(2 * JournalPagesFor(tx)); !s.ok()) return s;
 
-  PageDelta delta(&cache_);
-  if (absl::Status s = Validate(tx, delta); !s.ok()) return s;
-  Catalog catalog = catalog_;
-  if (absl::Status s = Apply(tx, delta, catalog); !s.ok()) return IoErrorFrom(s);
-  if (absl::Status s = DropFreedPages(delta); !s.ok()) return IoErrorFrom(s);
-  if (absl::Status s = AppendAndSync(tx.transaction_id(), delta); !s.ok()) return s;
-  Install(delta, &catalog);
+  // Built twice at most: if the journal turns out to lack room for the record, nothing has been
+  // written yet, so the delta is dropped, room is made by a commit of its own, and it is built
+  // again against the new state.
+  std::optional<PageDelta> delta;
+  Catalog catalog;
+  for (int attempt = 0;; ++attempt) {
+    delta.emplace(&cache_);
+    if (absl::Status s = Validate(tx, *delta); !s.ok()) return s;
+    catalog = catalog_;
+    if (absl::Status s = Apply(tx, *delta, catalog); !s.ok()) return IoErrorFrom(s);
+    if (absl::Status s = DropFreedPages(*delta); !s.ok()) return IoErrorFrom(s);
+    // Each page image with its id, in frames of at most kMaxFramePayload bytes, plus the
+    // transaction id and a page of slack for the record's last, partial frame.
+    const uint64_t payload = delta->pages().size() * (8 + kPageSize) + tx.transaction_id().size();
+    const uint64_t need = payload / kMaxFramePayload + 3;
+    absl::StatusOr<uint64_t> room = allocator_.JournalRoom(*delta, need);
+    if (!room.ok()) return IoErrorFrom(room.status());
+    if (*room >= need) break;
+    if (attempt == 1) {
+      return MakeError(Error::kIo, absl::StrCat("the journal has no room for a commit of ",
+                                                payload, " bytes"));
+    }
+    if (absl::Status s = EnsureJournalRoom(2 * need); !s.ok()) return s;
+  }
+  if (absl::Status s = AppendAndSync(tx.transaction_id(), *delta); !s.ok()) return s;
+  Install(*delta, &catalog);
   if (journal_bytes_ > config_.checkpoint_journal_bytes) {
     // The commit is durable already; a failed checkpoint fails the handle, not the commit.
     Checkpoint().IgnoreError();
