@@ -20,6 +20,9 @@
 //   - Each call checks, in the order persy.h lists its errors: TransactionFinished first, then
 //     e.g. for Update: SegmentNotFound, InvalidId, RecordNotFound, RecordTooBig. A name that is
 //     empty or too long is InvalidArgument for CreateSegment only; elsewhere it names no segment.
+//   - DropSegment of a committed segment also discards what the tx did in it: its writes there
+//     (so checks 3 and 4 below do not look at them) and the versions it read there; check 2
+//     still requires the segment to be committed at commit time.
 //   - Visibility in a transaction (read committed): the segment `name` is the one the tx created
 //     under that name if any; else the one committed now under that name, unless the tx dropped
 //     that very segment (by id: a segment another tx committed under the name meanwhile is

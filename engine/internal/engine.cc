@@ -109,6 +109,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(vfs::Vfs* vfs, const std:
 
   e.journal_ = std::make_unique<JournalWriter>(e.file_.get(), *tail, e.header_.next_lsn,
                                                e.header_.counter);
+  e.cache_.SetLsnLimit(e.header_.next_lsn);
   return engine;
 }
 
@@ -141,6 +142,7 @@ absl::Status Engine::Recover() {
                              header_.journal_head_offset, kNoPage};
   JournalReader reader(file_.get(), head, header_.next_lsn, header_.counter);
   uint64_t next_lsn = header_.next_lsn;
+  std::map<PageId, uint64_t> replayed;  // page -> lsn of its last image in the journal
   while (true) {
     absl::StatusOr<std::optional<JournalRecord>> record = reader.Next();
     if (!record.ok()) return IoErrorFrom(record.status());
@@ -148,10 +150,27 @@ absl::Status Engine::Recover() {
     absl::StatusOr<CommitRecord> commit = DecodeCommitRecord((*record)->payload);
     if (!commit.ok()) return IoErrorFrom(commit.status());
     for (auto& [id, page] : commit->pages) {
+      replayed[id] = (*record)->lsn;
       cache_.Put(id, std::make_shared<const PageBuf>(std::move(page)));
     }
     next_lsn = (*record)->lsn + 1;
   }
+  // Had the header copy in use been superseded by a checkpoint whose own copy was later
+  // damaged, its journal would be stale, and replaying it would quietly undo commits. The pages
+  // tell: none may have been written by a later commit than the journal's last image of it (a
+  // page that fails its check was torn in place, which the journal covers), and no page read
+  // from now on may come from a commit past the journal's end (PageCache::SetLsnLimit).
+  for (const auto& [id, lsn] : replayed) {
+    PageBuf on_disk;
+    if (!file_->Read(id, on_disk).ok()) continue;
+    if (LsnOf(on_disk) > lsn) {
+      return MakeError(Error::kDataLoss,
+                       absl::StrCat("page ", id, " holds commit ", LsnOf(on_disk),
+                                    " but the journal's last image of it is from commit ", lsn,
+                                    ": the file header in use is older than the data"));
+    }
+  }
+  cache_.SetLsnLimit(next_lsn);
   for (PageId id : reader.pages()) {
     allocator_.Reserve(id);
     journal_pages_.insert(id);
@@ -436,6 +455,7 @@ absl::Status Engine::AppendAndSync(absl::string_view transaction_id, PageDelta& 
   if (!appended.ok()) return Fail(appended.status());
   // The one sync of the commit: when it returns, the commit is durable.
   if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
+  cache_.SetLsnLimit(journal_->next_lsn());
   journal_bytes_ += payload.size();
   return absl::OkStatus();
 }

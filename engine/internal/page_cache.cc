@@ -1,5 +1,7 @@
 #include "engine/internal/page_cache.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <algorithm>
 #include <cassert>
 #include <utility>
@@ -21,10 +23,23 @@ absl::StatusOr<std::shared_ptr<const PageBuf>> PageCache::Get(PageId id) {
   ++misses_;
   auto page = std::make_shared<PageBuf>();
   if (absl::Status s = file_->Read(id, *page); !s.ok()) return s;
+  if (LsnOf(*page) >= lsn_limit_) {
+    // A page no commit of the recovered journal can have written: the file header in use
+    // describes an older state than the data (its newer copy was damaged after a checkpoint).
+    // Serving the page would mix two states; refusing it is the only safe answer.
+    return absl::DataLossError(absl::StrCat(
+        "page ", id, ": written by commit ", LsnOf(*page), ", but the journal ends before commit ",
+        lsn_limit_, " (the newer file header copy is damaged)"));
+  }
   std::shared_ptr<const PageBuf> image = std::move(page);
   InstallLocked(id, image, /*dirty=*/false);
   EvictLocked();
   return image;
+}
+
+void PageCache::SetLsnLimit(uint64_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  lsn_limit_ = limit;
 }
 
 void PageCache::Put(PageId id, std::shared_ptr<const PageBuf> page) {

@@ -58,6 +58,11 @@ class PageCache : public PageSource {
   // above). REQUIRES: page != nullptr.
   void Put(PageId id, std::shared_ptr<const PageBuf> page);
 
+  // Pages read from the file must have been written by a commit below `limit` (their lsn);
+  // a page from a later commit is kDataLoss (see Get). The engine raises it with every commit,
+  // before it installs the commit's pages. Unlimited until set.
+  void SetLsnLimit(uint64_t limit);
+
   // Writes every dirty page in place (PageFile::Write, no sync), in page order, and marks each
   // clean once written. On error returns it; the pages not written stay dirty. Returns the
   // remembered eviction error, if any, before trying.
@@ -95,6 +100,7 @@ class PageCache : public PageSource {
   std::set<PageId> dirty_;                   // GUARDED_BY(mu_): ordered, for FlushDirty
   absl::Status evict_error_;                 // GUARDED_BY(mu_): first failed eviction write
   uint64_t hits_ = 0;                        // GUARDED_BY(mu_)
+  uint64_t lsn_limit_ = UINT64_MAX;          // GUARDED_BY(mu_)
   uint64_t misses_ = 0;                      // GUARDED_BY(mu_)
 };
 
