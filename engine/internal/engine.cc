@@ -93,7 +93,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(vfs::Vfs* vfs, const std:
     e.cache_.Put(id, std::make_shared<const PageBuf>(page));
   }
   if (absl::Status s = e.cache_.FlushDirty(); !s.ok()) return IoErrorFrom(s);
-  absl::StatusOr<JournalPosition> tail = StartJournal(*e.file_, *head, *next);
+  absl::StatusOr<JournalPosition> tail = StartJournal(*e.file_, *head, *next, /*seq=*/1,
+                                                      /*epoch=*/1);
   if (!tail.ok()) return IoErrorFrom(tail.status());
   if (absl::Status s = e.file_->Sync(); !s.ok()) return IoErrorFrom(s);
 
@@ -542,7 +543,7 @@ absl::Status Engine::Checkpoint() {
   absl::StatusOr<PageId> next = ReserveJournalPage(reserve_view);
   if (!next.ok()) return IoErrorFrom(next.status());
   absl::StatusOr<JournalPosition> start =
-      StartJournal(*file_, *head, *next, journal_->position().seq + 1);
+      StartJournal(*file_, *head, *next, journal_->position().seq + 1, header_.counter + 1);
   if (!start.ok()) return Fail(start.status());
 
   if (absl::Status s = cache_.FlushDirty(); !s.ok()) return Fail(s);

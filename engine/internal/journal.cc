@@ -17,7 +17,7 @@ bool IsFramePosition(uint32_t offset) {
 }  // namespace
 
 absl::StatusOr<JournalPosition> StartJournal(PageFile& file, PageId page, PageId next_page,
-                                             uint64_t seq) {
+                                             uint64_t seq, uint64_t epoch) {
   if (page > kMaxPageId || next_page > kMaxPageId || page == next_page) {
     return absl::InvalidArgumentError(
         absl::StrCat("start journal: bad pages ", page, " -> ", next_page));
@@ -25,7 +25,8 @@ absl::StatusOr<JournalPosition> StartJournal(PageFile& file, PageId page, PageId
   // The whole header sector, zero-padded, so that a page that held something else before leaves
   // no old bytes in the sector the header claims.
   std::string sector(kJournalSectorSize, '\0');
-  EncodeJournalPageHeader(JournalPageHeader{page, seq, next_page}, sector.data());
+  EncodeJournalPageHeader(
+      JournalPageHeader{page, seq, next_page, static_cast<uint32_t>(epoch)}, sector.data());
   if (absl::Status s = file.WriteAt(ByteOffset(page, 0), sector); !s.ok()) return s;
   return JournalPosition{page, seq, kFirstFrameOffset, next_page};
 }
@@ -92,7 +93,8 @@ absl::StatusOr<uint64_t> JournalWriter::Append(absl::string_view payload,
     const size_t header_bytes = w.enters_page ? kFirstFrameOffset : 0;
     buf.assign(header_bytes + FrameSpan(w.length), '\0');
     if (w.enters_page) {
-      EncodeJournalPageHeader(JournalPageHeader{w.at.page, w.at.seq, w.at.next_page},
+      EncodeJournalPageHeader(JournalPageHeader{w.at.page, w.at.seq, w.at.next_page,
+                                                static_cast<uint32_t>(epoch_)},
                               buf.data());
     }
     FrameHeader h;
@@ -178,7 +180,10 @@ absl::StatusOr<std::optional<JournalRecord>> JournalReader::Next() {
       if (pos.next_page > kMaxPageId) return End();
       if (absl::Status s = Load(pos.next_page); !s.ok()) return s;
       const std::optional<JournalPageHeader> h = DecodeJournalPageHeader(buf_.data());
-      if (!h.has_value() || h->page != pos.next_page || h->seq != pos.seq + 1) return End();
+      if (!h.has_value() || h->page != pos.next_page || h->seq != pos.seq + 1 ||
+          h->epoch != static_cast<uint32_t>(epoch_)) {
+        return End();
+      }
       pos = JournalPosition{h->page, h->seq, kFirstFrameOffset, h->next};
       entered.push_back(pos.page);
     }

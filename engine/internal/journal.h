@@ -58,11 +58,13 @@ struct JournalPosition {
   bool operator==(const JournalPosition&) const = default;
 };
 
-// Starts a brand-new journal in `page` (for file creation): writes its header sector (sequence
-// `seq`, next = `next_page`) and no frames. Returns the position of the first frame. Does not
-// sync. Thread-safety: like PageFile::WriteAt.
+// Starts a brand-new journal in `page` (at file creation and at every checkpoint): writes its
+// header sector (sequence `seq`, next = `next_page`, `epoch`: that of the frames to come) and
+// no frames. Returns the position of the first frame. Does not sync.
+// Thread-safety: like PageFile::WriteAt.
 [[nodiscard]] absl::StatusOr<JournalPosition> StartJournal(PageFile& file, PageId page,
-                                                           PageId next_page, uint64_t seq = 1);
+                                                           PageId next_page, uint64_t seq,
+                                                           uint64_t epoch);
 
 // Appends records at the tail of the journal.
 // Only accessed by one thread at a time (the engine holds its commit lock).

@@ -75,7 +75,7 @@ struct Disk {
     absl::StatusOr<std::unique_ptr<vfs::File>> f = sim.Create(kPath);
     EXPECT_TRUE(f.ok()) << f.status();
     file = std::make_unique<PageFile>(std::move(*f));
-    absl::StatusOr<JournalPosition> h = StartJournal(*file, kHeadPage, reserve.Take());
+    absl::StatusOr<JournalPosition> h = StartJournal(*file, kHeadPage, reserve.Take(), /*seq=*/1, kEpoch);
     EXPECT_TRUE(h.ok()) << h.status();
     head = *h;
     EXPECT_TRUE(file->Sync().ok());
@@ -159,12 +159,13 @@ void ExpectSamePayloads(const std::vector<std::string>& got,
 
 TEST(JournalFormatTest, PageHeaderRoundTripAndEveryFlippedBitIsCaught) {
   char buf[kJournalPageHeaderSize];
-  EncodeJournalPageHeader(JournalPageHeader{12, 34, 56}, buf);
+  EncodeJournalPageHeader(JournalPageHeader{12, 34, 56, 78}, buf);
   std::optional<JournalPageHeader> h = DecodeJournalPageHeader(buf);
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->page, 12u);
   EXPECT_EQ(h->seq, 34u);
   EXPECT_EQ(h->next, 56u);
+  EXPECT_EQ(h->epoch, 78u);
   EXPECT_EQ(std::memcmp(buf, "PJNL", 4), 0);
   for (size_t bit = 0; bit < kJournalPageHeaderSize * 8; ++bit) {
     char copy[kJournalPageHeaderSize];
@@ -484,7 +485,7 @@ TEST(JournalTest, StaleSuccessorHeaderIsTheEnd) {
     ASSERT_EQ(end.next_page, 100u);
     // A complete page 100 of another sequence number, with a frame that is right for it.
     std::string page(kFirstFrameOffset + kJournalSectorSize, '\0');
-    EncodeJournalPageHeader(JournalPageHeader{100, end.seq + seq_delta, 999}, page.data());
+    EncodeJournalPageHeader(JournalPageHeader{100, end.seq + seq_delta, 999, static_cast<uint32_t>(kEpoch)}, page.data());
     FrameHeader h;
     h.lsn = 2;
     h.epoch = kEpoch;
@@ -606,7 +607,7 @@ TEST(JournalTest, GarbageNeverCrashesTheReader) {
         }
         default: {  // a page header pointing anywhere
           bytes = std::string(kJournalPageHeaderSize, '\0');
-          EncodeJournalPageHeader(JournalPageHeader{page, rng() % 8, rng()}, bytes.data());
+          EncodeJournalPageHeader(JournalPageHeader{page, rng() % 8, rng(), static_cast<uint32_t>(kEpoch)}, bytes.data());
           break;
         }
       }
