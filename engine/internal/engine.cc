@@ -560,7 +560,6 @@ absl::Status Engine::Checkpoint() {
   journal_ = std::make_unique<JournalWriter>(file_.get(), *start, header_.next_lsn,
                                              header_.counter);
   journal_bytes_ = 0;
-  ++checkpoints_;
 
   // The old journal is no longer needed: its pages are free space again.
   for (auto it = journal_pages_.begin(); it != journal_pages_.end();) {
@@ -641,9 +640,5 @@ absl::Status Engine::CheckIntegrity() {
   return absl::OkStatus();
 }
 
-uint64_t Engine::checkpoints() const {
-  std::lock_guard<TimedMutex> lock(commit_mu_);
-  return checkpoints_;
-}
 
 }  // namespace persy::internal

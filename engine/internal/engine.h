@@ -84,10 +84,6 @@ class Engine {
   // OK while writes are allowed; Failed after a failed write or sync, or after Close.
   absl::Status WriteState() const;
 
-  // Test hooks: the pages the file holds and how many syncs happened are visible through the
-  // Vfs; these expose what only the engine knows.
-  uint64_t checkpoints() const;
-
  private:
   Engine(const Config& config, std::unique_ptr<vfs::Vfs> owned_vfs,
          std::unique_ptr<PageFile> file);
@@ -121,7 +117,6 @@ class Engine {
   std::unique_ptr<JournalWriter> journal_;
   std::set<PageId> journal_pages_;  // reserved for the journal
   uint64_t journal_bytes_ = 0;      // appended since the last checkpoint
-  uint64_t checkpoints_ = 0;
   bool closed_ = false;
 
   mutable std::shared_mutex state_mu_;
