@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/error.h"
+#include "engine/internal/api_errors.h"
 #include "engine/internal/commit_record.h"
 #include "engine/internal/journal_format.h"
 #include "engine/internal/tx_state.h"
@@ -25,10 +26,6 @@ uint64_t JournalPagesFor(const TxState& tx) {
   }
   // A page image and its id take a little more than a page of journal.
   return pages + pages / 16 + 2;
-}
-
-absl::Status SegmentNotFound(std::string_view name) {
-  return MakeError(Error::kSegmentNotFound, absl::StrCat("segment \"", std::string(name), "\" not found"));
 }
 
 absl::Status Closed() { return MakeError(Error::kFailed, "the database is closed"); }
@@ -260,10 +257,7 @@ absl::StatusOr<std::optional<std::string>> Engine::Read(std::string_view segment
   auto lock = SharedLock();
   auto it = catalog_.segments.find(std::string(segment));
   if (it == catalog_.segments.end()) return SegmentNotFound(segment);
-  if (id.segment() != it->second.id) {
-    return MakeError(Error::kInvalidId, absl::StrCat("record id ", id.ToString(),
-                                                     " is not of segment \"", std::string(segment), "\""));
-  }
+  if (absl::Status s = CheckIdOf(it->second.id, segment, id); !s.ok()) return s;
   absl::StatusOr<std::optional<RecordInfo>> info = ReadCommitted(it->second, id.number());
   if (!info.ok()) return info.status();
   if (!info->has_value()) return std::optional<std::string>();

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/error.h"
+#include "engine/internal/api_errors.h"
 #include "engine/internal/engine.h"
 
 namespace persy::internal {
@@ -28,20 +29,8 @@ absl::Status CheckSize(std::string_view bytes) {
   return absl::OkStatus();
 }
 
-absl::Status SegmentNotFound(std::string_view name) {
-  return MakeError(Error::kSegmentNotFound, absl::StrCat("segment \"", std::string(name), "\" not found"));
-}
-
 absl::Status RecordNotFound(RecordId id) {
   return MakeError(Error::kRecordNotFound, absl::StrCat("record ", id.ToString(), " not found"));
-}
-
-absl::Status CheckIdOf(uint32_t segment_id, std::string_view name, RecordId id) {
-  if (id.segment() != segment_id) {
-    return MakeError(Error::kInvalidId, absl::StrCat("record id ", id.ToString(),
-                                                     " is not of segment \"", std::string(name), "\""));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
