@@ -18,17 +18,24 @@ absl::StatusCode CodeFor(Error error) {
     case Error::kSegmentNotFound:
     case Error::kRecordNotFound:
     case Error::kFileNotFound:
+    case Error::kIndexNotFound:
       return absl::StatusCode::kNotFound;
     case Error::kSegmentAlreadyExists:
     case Error::kFileAlreadyExists:
+    case Error::kIndexAlreadyExists:
+    case Error::kIndexDuplicateKey:
       return absl::StatusCode::kAlreadyExists;
     case Error::kInvalidId:
     case Error::kInvalidArgument:
     case Error::kRecordTooBig:
+    case Error::kIndexTypeMismatch:
+    case Error::kKeyTooBig:
+    case Error::kValueTooBig:
       return absl::StatusCode::kInvalidArgument;
     case Error::kAlreadyInUse:
     case Error::kNotPersyFile:
     case Error::kCannotDropSegmentCreatedInTx:
+    case Error::kCannotDropIndexCreatedInTx:
     case Error::kTransactionFinished:
     case Error::kFailed:
       return absl::StatusCode::kFailedPrecondition;
@@ -68,7 +75,7 @@ Error ErrorOf(const absl::Status& status) {
   absl::optional<absl::Cord> payload = status.GetPayload(kPayloadUrl);
   int value = 0;
   if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &value) || value < 0 ||
-      value > static_cast<int>(Error::kFailed)) {
+      value > static_cast<int>(Error::kLast)) {
     return Error::kNone;
   }
   return static_cast<Error>(value);
@@ -94,6 +101,13 @@ std::string_view ErrorName(Error error) {
     case Error::kDataLoss: return "DataLoss";
     case Error::kIo: return "Io";
     case Error::kFailed: return "Failed";
+    case Error::kIndexNotFound: return "IndexNotFound";
+    case Error::kIndexAlreadyExists: return "IndexAlreadyExists";
+    case Error::kCannotDropIndexCreatedInTx: return "CannotDropIndexCreatedInTx";
+    case Error::kIndexTypeMismatch: return "IndexTypeMismatch";
+    case Error::kIndexDuplicateKey: return "IndexDuplicateKey";
+    case Error::kKeyTooBig: return "KeyTooBig";
+    case Error::kValueTooBig: return "ValueTooBig";
   }
   return "?";
 }

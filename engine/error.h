@@ -36,6 +36,14 @@ enum class Error {
   kDataLoss,                      // kDataLoss: damage in the file, naming the page
   kIo,                            // the file layer's code: an I/O error (EIO, ENOSPC, ...)
   kFailed,                        // kFailedPrecondition: an earlier write or sync failed; reopen
+  kIndexNotFound,                 // kNotFound
+  kIndexAlreadyExists,            // kAlreadyExists
+  kCannotDropIndexCreatedInTx,    // kFailedPrecondition
+  kIndexTypeMismatch,             // kInvalidArgument: a key or value of another type than the index's
+  kIndexDuplicateKey,             // kAlreadyExists: an exclusive index's key already has another value
+  kKeyTooBig,                     // kInvalidArgument: an index key over kMaxIndexKeySize bytes
+  kValueTooBig,                   // kInvalidArgument: an index value over kMaxIndexValueSize bytes
+  kLast = kValueTooBig,
 };
 
 // Returns a status with the canonical code for `error` and `message`, tagged with `error`.

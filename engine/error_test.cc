@@ -45,7 +45,7 @@ TEST(ErrorTest, IoErrorFromKeepsCode) {
 }
 
 TEST(ErrorTest, EveryErrorHasAName) {
-  for (int e = 0; e <= static_cast<int>(Error::kFailed); ++e) {
+  for (int e = 0; e <= static_cast<int>(Error::kLast); ++e) {
     EXPECT_NE(ErrorName(static_cast<Error>(e)), "?");
   }
 }

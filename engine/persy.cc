@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/internal/engine.h"
+#include "engine/internal/tx_indexes.h"
 #include "engine/internal/tx_state.h"
 #include "vfs/mem_vfs.h"
 
@@ -38,6 +39,44 @@ absl::StatusOr<std::optional<std::string>> Transaction::Read(std::string_view se
 }
 absl::Status Transaction::Scan(std::string_view segment, const ScanFn& fn) {
   return state_->Scan(segment, fn);
+}
+absl::Status Transaction::CreateIndex(std::string_view name, IndexType key_type,
+                                      IndexType value_type, ValueMode mode) {
+  return state_->CreateIndex(name, key_type, value_type, mode);
+}
+absl::Status Transaction::DropIndex(std::string_view name) { return state_->DropIndex(name); }
+absl::StatusOr<bool> Transaction::ExistsIndex(std::string_view name) {
+  return state_->ExistsIndex(name);
+}
+absl::StatusOr<std::vector<IndexInfo>> Transaction::ListIndexes() {
+  return state_->ListIndexes();
+}
+absl::Status Transaction::Put(std::string_view index, const IndexValue& key,
+                              const IndexValue& value) {
+  return state_->Put(index, key, value);
+}
+absl::Status Transaction::Remove(std::string_view index, const IndexValue& key,
+                                 const std::optional<IndexValue>& value) {
+  return state_->Remove(index, key, value);
+}
+absl::StatusOr<std::vector<IndexValue>> Transaction::Get(std::string_view index,
+                                                         const IndexValue& key) {
+  return state_->Get(index, key, std::nullopt);
+}
+absl::StatusOr<std::vector<IndexValue>> Transaction::GetAs(std::string_view index,
+                                                           const IndexValue& key,
+                                                           std::optional<IndexType> value_type) {
+  return state_->Get(index, key, value_type);
+}
+absl::Status Transaction::Range(std::string_view index, const IndexBound& from,
+                                const IndexBound& to, Direction direction, const RangeFn& fn) {
+  return state_->Range(index, from, to, direction, std::nullopt, std::nullopt, fn);
+}
+absl::Status Transaction::RangeAs(std::string_view index, const IndexBound& from,
+                                  const IndexBound& to, Direction direction,
+                                  std::optional<IndexType> key_type,
+                                  std::optional<IndexType> value_type, const RangeFn& fn) {
+  return state_->Range(index, from, to, direction, key_type, value_type, fn);
 }
 absl::Status Transaction::Commit() { return state_->Commit(); }
 absl::Status Transaction::Rollback() { return state_->Rollback(); }
@@ -119,6 +158,36 @@ absl::StatusOr<bool> Persy::ExistsSegment(std::string_view name) {
 }
 absl::StatusOr<std::vector<SegmentInfo>> Persy::ListSegments() {
   return engine_->ListSegments();
+}
+
+
+// Committed index reads: a transaction view without changes sees exactly the committed state.
+absl::StatusOr<std::vector<IndexValue>> Persy::Get(std::string_view index, const IndexValue& key) {
+  return GetAs(index, key, std::nullopt);
+}
+absl::StatusOr<std::vector<IndexValue>> Persy::GetAs(std::string_view index,
+                                                     const IndexValue& key,
+                                                     std::optional<IndexType> value_type) {
+  internal::TxIndexes view(engine_.get(), TxStrategy::kLastWriterWins);
+  return view.Get(index, key, value_type);
+}
+absl::Status Persy::Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                          Direction direction, const RangeFn& fn) {
+  return RangeAs(index, from, to, direction, std::nullopt, std::nullopt, fn);
+}
+absl::Status Persy::RangeAs(std::string_view index, const IndexBound& from, const IndexBound& to,
+                            Direction direction, std::optional<IndexType> key_type,
+                            std::optional<IndexType> value_type, const RangeFn& fn) {
+  internal::TxIndexes view(engine_.get(), TxStrategy::kLastWriterWins);
+  return view.Range(index, from, to, direction, key_type, value_type, fn);
+}
+absl::StatusOr<bool> Persy::ExistsIndex(std::string_view name) {
+  internal::TxIndexes view(engine_.get(), TxStrategy::kLastWriterWins);
+  return view.Exists(name);
+}
+absl::StatusOr<std::vector<IndexInfo>> Persy::ListIndexes() {
+  internal::TxIndexes view(engine_.get(), TxStrategy::kLastWriterWins);
+  return view.List();
 }
 
 }  // namespace persy

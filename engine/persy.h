@@ -8,7 +8,8 @@
 //   absl::Status committed = (*tx)->Commit();            // durable when it returns
 //   auto bytes = (*db)->Read("users", *id);              // "alice"
 //
-// Data: segments (named collections) of records (arbitrary bytes) addressed by RecordId.
+// Data: segments (named collections) of records (arbitrary bytes) addressed by RecordId, and
+// indexes (named, typed maps from a key to one value or a set of values; engine/index.h).
 //
 // Transactions and isolation: a Transaction sees the committed state as of each of its reads
 // (read committed) plus its own uncommitted changes; nobody else sees those until Commit
@@ -32,6 +33,9 @@
 //
 // Restrictions and caveats:
 //   - A transaction's changes are held in memory until it commits.
+//   - Index reads in a transaction see the committed state as of each call merged with the
+//     transaction's own puts and removes. A Range visits the committed keys as of the moment it
+//     reaches each one: a commit that lands during a range is seen by the keys visited after it.
 //   - Segment names are 1 to 255 bytes; a transaction id is at most 512 bytes; a record is at
 //     most kMaxRecordSize bytes.
 //   - Opening a file replays its journal; a file whose journal holds much is slower to open.
@@ -52,6 +56,7 @@
 #include "absl/status/statusor.h"
 #include "engine/config.h"
 #include "engine/error.h"
+#include "engine/index.h"
 #include "engine/record_id.h"
 #include "vfs/vfs.h"
 
@@ -114,12 +119,64 @@ class Transaction {
   // Visits the records of a segment as this transaction sees them. Errors: SegmentNotFound.
   absl::Status Scan(std::string_view segment, const ScanFn& fn);
 
+  // Indexes (engine/index.h). Creates an index, visible to this transaction at once and to
+  // others after Commit. Errors: InvalidArgument (name empty or too long), IndexAlreadyExists.
+  absl::Status CreateIndex(std::string_view name, IndexType key_type, IndexType value_type,
+                           ValueMode mode);
+  template <IndexPrimitive K, IndexPrimitive V>
+  absl::Status CreateIndex(std::string_view name, ValueMode mode) {
+    return CreateIndex(name, kIndexTypeOf<K>, kIndexTypeOf<V>, mode);
+  }
+  // Drops an index and its entries. Errors: IndexNotFound, CannotDropIndexCreatedInTx.
+  absl::Status DropIndex(std::string_view name);
+  // Whether the index exists as this transaction sees it.
+  absl::StatusOr<bool> ExistsIndex(std::string_view name);
+  // The indexes as this transaction sees them, by name.
+  absl::StatusOr<std::vector<IndexInfo>> ListIndexes();
+
+  // Puts `value` under `key`, as the index's ValueMode says. Errors: IndexNotFound,
+  // IndexTypeMismatch (key, then value), KeyTooBig, ValueTooBig, IndexDuplicateKey (an exclusive
+  // index whose key has another value as this transaction sees it; nothing is put).
+  absl::Status Put(std::string_view index, const IndexValue& key, const IndexValue& value);
+  template <IndexPrimitive K, IndexPrimitive V>
+  absl::Status Put(std::string_view index, const K& key, const V& value) {
+    return Put(index, IndexValue(std::in_place_type<K>, key),
+               IndexValue(std::in_place_type<V>, value));
+  }
+  // Removes one value of `key`, or with nullopt all of them; removing what is not there is no
+  // error. Errors: IndexNotFound, IndexTypeMismatch, KeyTooBig, ValueTooBig.
+  absl::Status Remove(std::string_view index, const IndexValue& key,
+                      const std::optional<IndexValue>& value = std::nullopt);
+  // The values of `key` as this transaction sees them, in order (empty if none).
+  // Errors: IndexNotFound, IndexTypeMismatch, KeyTooBig.
+  absl::StatusOr<std::vector<IndexValue>> Get(std::string_view index, const IndexValue& key);
+  template <IndexPrimitive K, IndexPrimitive V>
+  absl::StatusOr<std::vector<V>> Get(std::string_view index, const K& key);
+  // Visits the keys between `from` and `to` (both ends as the bounds say) with their values, in
+  // `direction`, as this transaction sees them; nothing if `from` is after `to`.
+  // Errors: IndexNotFound, IndexTypeMismatch (a bound's key), KeyTooBig (a bound's key).
+  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                     Direction direction, const RangeFn& fn);
+  template <IndexPrimitive K, IndexPrimitive V>
+  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                     Direction direction,
+                     const std::function<bool(const K&, const std::vector<V>&)>& fn);
+
   // Validates the transaction against what committed since it began and makes it durable; the
   // transaction is finished either way (on failure, nothing of it is applied). Checks, in order:
   //   SegmentAlreadyExists  a segment it creates was created meanwhile under the same name
   //   SegmentNotFound       a segment it writes to or drops was dropped meanwhile
+  //   IndexAlreadyExists    an index it creates was created meanwhile under the same name
+  //   IndexNotFound         an index it puts in, removes from or drops was dropped meanwhile
   //   RecordNotFound        a record it updates or deletes was deleted meanwhile
-  //   VersionConflict       per the strategy (kVersionOnWrite, kVersionOnRead)
+  //   VersionConflict       per the strategy (kVersionOnWrite, kVersionOnRead), for records
+  //   IndexDuplicateKey     a put into an exclusive index meets another value committed
+  //                         meanwhile (its puts and removes are replayed, in order, on the
+  //                         values committed now)
+  //   VersionConflict       per the strategy, for index keys: under kVersionOnWrite and
+  //                         kVersionOnRead, a key it put or removed whose committed values
+  //                         changed since its first put or remove of that key; under
+  //                         kVersionOnRead also a key it read with Get (Range is not checked)
   //   LockTimeout           the commit lock was not had within Config::lock_timeout
   absl::Status Commit();
   // Discards the transaction. Errors: none besides TransactionFinished.
@@ -128,6 +185,12 @@ class Transaction {
  private:
   friend class Persy;
   explicit Transaction(std::unique_ptr<internal::TxState> state);
+  // Get and Range that also check the index's key and value types (the typed calls).
+  absl::StatusOr<std::vector<IndexValue>> GetAs(std::string_view index, const IndexValue& key,
+                                                std::optional<IndexType> value_type);
+  absl::Status RangeAs(std::string_view index, const IndexBound& from, const IndexBound& to,
+                       Direction direction, std::optional<IndexType> key_type,
+                       std::optional<IndexType> value_type, const RangeFn& fn);
   std::unique_ptr<internal::TxState> state_;
 };
 
@@ -170,16 +233,79 @@ class Persy {
   // to the file. Errors: DataLoss naming what is wrong.
   absl::Status CheckIntegrity();
 
-  // Reads committed data. Errors as for the Transaction calls of the same names.
+  // Reads committed data. Errors as for the Transaction calls of the same names (and the typed
+  // Get and Range: IndexTypeMismatch also for the value type).
   absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
   absl::Status Scan(std::string_view segment, const ScanFn& fn);
   absl::StatusOr<bool> ExistsSegment(std::string_view name);
   absl::StatusOr<std::vector<SegmentInfo>> ListSegments();
+  absl::StatusOr<std::vector<IndexValue>> Get(std::string_view index, const IndexValue& key);
+  template <IndexPrimitive K, IndexPrimitive V>
+  absl::StatusOr<std::vector<V>> Get(std::string_view index, const K& key);
+  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                     Direction direction, const RangeFn& fn);
+  template <IndexPrimitive K, IndexPrimitive V>
+  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                     Direction direction,
+                     const std::function<bool(const K&, const std::vector<V>&)>& fn);
+  absl::StatusOr<bool> ExistsIndex(std::string_view name);
+  absl::StatusOr<std::vector<IndexInfo>> ListIndexes();
 
  private:
   explicit Persy(std::unique_ptr<internal::Engine> engine);
+  absl::StatusOr<std::vector<IndexValue>> GetAs(std::string_view index, const IndexValue& key,
+                                                std::optional<IndexType> value_type);
+  absl::Status RangeAs(std::string_view index, const IndexBound& from, const IndexBound& to,
+                       Direction direction, std::optional<IndexType> key_type,
+                       std::optional<IndexType> value_type, const RangeFn& fn);
   std::unique_ptr<internal::Engine> engine_;
 };
+
+// The typed calls: the index's key and value types must be K and V (IndexTypeMismatch).
+namespace index_internal {
+template <IndexPrimitive V>
+absl::StatusOr<std::vector<V>> Unpack(absl::StatusOr<std::vector<IndexValue>> values) {
+  if (!values.ok()) return values.status();
+  std::vector<V> out;
+  out.reserve(values->size());
+  for (IndexValue& v : *values) out.push_back(std::get<V>(std::move(v)));
+  return out;
+}
+template <IndexPrimitive K, IndexPrimitive V>
+RangeFn Typed(const std::function<bool(const K&, const std::vector<V>&)>& fn) {
+  return [&fn](const IndexValue& key, const std::vector<IndexValue>& values) {
+    std::vector<V> typed;
+    typed.reserve(values.size());
+    for (const IndexValue& v : values) typed.push_back(std::get<V>(v));
+    return fn(std::get<K>(key), typed);
+  };
+}
+}  // namespace index_internal
+
+template <IndexPrimitive K, IndexPrimitive V>
+absl::StatusOr<std::vector<V>> Transaction::Get(std::string_view index, const K& key) {
+  return index_internal::Unpack<V>(
+      GetAs(index, IndexValue(std::in_place_type<K>, key), kIndexTypeOf<V>));
+}
+template <IndexPrimitive K, IndexPrimitive V>
+absl::Status Transaction::Range(std::string_view index, const IndexBound& from,
+                                const IndexBound& to, Direction direction,
+                                const std::function<bool(const K&, const std::vector<V>&)>& fn) {
+  return RangeAs(index, from, to, direction, kIndexTypeOf<K>, kIndexTypeOf<V>,
+                 index_internal::Typed<K, V>(fn));
+}
+template <IndexPrimitive K, IndexPrimitive V>
+absl::StatusOr<std::vector<V>> Persy::Get(std::string_view index, const K& key) {
+  return index_internal::Unpack<V>(
+      GetAs(index, IndexValue(std::in_place_type<K>, key), kIndexTypeOf<V>));
+}
+template <IndexPrimitive K, IndexPrimitive V>
+absl::Status Persy::Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                          Direction direction,
+                          const std::function<bool(const K&, const std::vector<V>&)>& fn) {
+  return RangeAs(index, from, to, direction, kIndexTypeOf<K>, kIndexTypeOf<V>,
+                 index_internal::Typed<K, V>(fn));
+}
 
 }  // namespace persy
 

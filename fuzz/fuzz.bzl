@@ -1,12 +1,14 @@
 """fuzz_target: a libFuzzer binary and a cc_test replaying its corpus, from one source."""
 
-def fuzz_target(name, deps):
+def fuzz_target(name, deps, random_inputs = 2000):
     src = name + "_fuzz.cc"
     native.cc_binary(
         name = name + "_fuzz",
         srcs = [src],
         deps = deps,
         linkopts = ["-fsanitize=fuzzer"],
+        # The model and executor are test-only libraries.
+        testonly = True,
         # Only clang links -fsanitize=fuzzer: build it with --config=fuzz.
         tags = ["manual"],
     )
@@ -16,4 +18,5 @@ def fuzz_target(name, deps):
         deps = deps + [":replay_main"],
         args = ["$(location corpus/%s)" % name],
         data = ["corpus/" + name],
+        env = {"FUZZ_RANDOM_INPUTS": str(random_inputs)},
     )

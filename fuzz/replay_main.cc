@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
 
-constexpr int kRandomInputs = 2000;
+constexpr int kDefaultRandomInputs = 2000;
 constexpr size_t kMaxRandomSize = 512;
 
 void RunFile(const std::filesystem::path& path) {
@@ -50,9 +50,14 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "[seed] %s seed=%llu; replay: PERSY_SEED=%llu %s\n", argv[0],
                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed),
                argv[0]);
+  // A target whose inputs are slow to run asks for fewer ($FUZZ_RANDOM_INPUTS, fuzz.bzl).
+  int random_inputs = kDefaultRandomInputs;
+  if (const char* env = std::getenv("FUZZ_RANDOM_INPUTS"); env != nullptr && *env != '\0') {
+    random_inputs = std::atoi(env);
+  }
   std::mt19937_64 rng(seed);
   std::vector<uint8_t> input;
-  for (int i = 0; i < kRandomInputs; ++i) {
+  for (int i = 0; i < random_inputs; ++i) {
     input.resize(rng() % kMaxRandomSize);
     for (uint8_t& b : input) b = static_cast<uint8_t>(rng());
     LLVMFuzzerTestOneInput(input.data(), input.size());
@@ -62,6 +67,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("replayed %d corpus files and %d random inputs: %d passed, 0 failed\n", files,
-              kRandomInputs, files + kRandomInputs);
+              random_inputs, files + random_inputs);
   return 0;
 }

@@ -14,18 +14,16 @@
 namespace persy::model {
 namespace {
 
-#define MODEL_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    absl::Status status_ = (expr);         \
-    if (!status_.ok()) return status_;     \
-  } while (false)
-
 static_assert(kMaxRecordSize == persy::kMaxRecordSize);
 static_assert(kMaxSegmentNameSize == persy::kMaxSegmentNameSize);
 static_assert(kMaxTransactionIdSize == persy::kMaxTransactionIdSize);
+static_assert(kMaxIndexNameSize == persy::kMaxIndexNameSize);
+static_assert(kMaxIndexKeySize == persy::kMaxIndexKeySize);
+static_assert(kMaxIndexValueSize == persy::kMaxIndexValueSize);
 
-// The probe transaction's segment: valid, and never one of the ops' names.
-constexpr char kProbeSegment[] = "~probe";
+// The probe transaction's segment and index (one name in both namespaces): valid, and never
+// one of the ops' names.
+constexpr char kProbeName[] = "~probe";
 
 persy::Error ToPersy(Error error) {
   switch (error) {
@@ -40,6 +38,13 @@ persy::Error ToPersy(Error error) {
     case Error::kVersionConflict: return persy::Error::kVersionConflict;
     case Error::kRecordTooBig: return persy::Error::kRecordTooBig;
     case Error::kTransactionFinished: return persy::Error::kTransactionFinished;
+    case Error::kIndexNotFound: return persy::Error::kIndexNotFound;
+    case Error::kIndexAlreadyExists: return persy::Error::kIndexAlreadyExists;
+    case Error::kCannotDropIndexCreatedInTx: return persy::Error::kCannotDropIndexCreatedInTx;
+    case Error::kIndexTypeMismatch: return persy::Error::kIndexTypeMismatch;
+    case Error::kIndexDuplicateKey: return persy::Error::kIndexDuplicateKey;
+    case Error::kKeyTooBig: return persy::Error::kKeyTooBig;
+    case Error::kValueTooBig: return persy::Error::kValueTooBig;
   }
   std::abort();
 }
@@ -224,7 +229,15 @@ absl::Status Executor::Apply(const Op& op) {
     case OpKind::kRead:
     case OpKind::kScan:
     case OpKind::kRollback:
-    case OpKind::kCommit: {
+    case OpKind::kCommit:
+    case OpKind::kCreateIndex:
+    case OpKind::kDropIndex:
+    case OpKind::kExistsIndex:
+    case OpKind::kListIndexes:
+    case OpKind::kPut:
+    case OpKind::kRemove:
+    case OpKind::kGet:
+    case OpKind::kRange: {
       Slot& slot = SlotAt(op.tx);
       if (!slot.model_tx.has_value()) {
         status = BeginIn(slot, std::nullopt, "");
@@ -232,7 +245,9 @@ absl::Status Executor::Apply(const Op& op) {
       }
       // A finished transaction answers one call (TransactionFinished), then leaves its slot.
       const bool finished = model_.finished(*slot.model_tx);
-      status = op.kind == OpKind::kCommit ? ApplyCommit(slot) : ApplyTxOp(op, slot);
+      status = op.kind == OpKind::kCommit ? ApplyCommit(slot)
+               : IsIndexOp(op.kind)       ? ApplyIndexTxOp(op, slot)
+                                          : ApplyTxOp(op, slot);
       if (status.ok() && finished) DropSlot(slot);
       break;
     }
@@ -241,6 +256,12 @@ absl::Status Executor::Apply(const Op& op) {
     case OpKind::kExistsCommitted:
     case OpKind::kListCommitted:
       status = ApplyCommittedRead(op);
+      break;
+    case OpKind::kGetCommitted:
+    case OpKind::kRangeCommitted:
+    case OpKind::kExistsIndexCommitted:
+    case OpKind::kListIndexesCommitted:
+      status = ApplyIndexCommittedRead(op);
       break;
     case OpKind::kCrash:
       status = CrashAndRecover();
@@ -505,7 +526,7 @@ absl::Status Executor::Recover() {
   MODEL_RETURN_IF_ERROR(ModelProbe(counters));
   // Numbers not committed may be handed out again: forget them.
   std::map<Id, persy::RecordId> kept;
-  for (const auto& [name, segment] : dump) {
+  for (const auto& [name, segment] : dump.segments) {
     for (const auto& [number, bytes] : segment.records) {
       const Id id{segment.id, number};
       if (auto it = to_engine_.find(id); it != to_engine_.end()) kept.insert(*it);
@@ -521,10 +542,10 @@ absl::Status Executor::EngineDump(Dump* dump) {
   const absl::StatusOr<std::vector<persy::SegmentInfo>> list = db_->ListSegments();
   if (!list.ok()) return Mismatch(absl::StrCat("dump: ListSegments: ", list.status().ToString()));
   for (const persy::SegmentInfo& info : *list) {
-    if (dump->count(info.name) != 0) {
+    if (dump->segments.count(info.name) != 0) {
       return Mismatch(absl::StrCat("dump: ListSegments lists ", ShowBytes(info.name), " twice"));
     }
-    DumpSegment& segment = (*dump)[info.name];
+    DumpSegment& segment = dump->segments[info.name];
     segment.id = info.id;
     std::string bad;
     const absl::Status scanned =
@@ -542,26 +563,43 @@ absl::Status Executor::EngineDump(Dump* dump) {
     }
     if (!bad.empty()) return Mismatch(absl::StrCat("dump: Scan(", ShowBytes(info.name), "): ", bad));
   }
-  return absl::OkStatus();
+  return EngineIndexDump(dump);
 }
 
 absl::Status Executor::EngineCounters(const Dump& dump, Counters* counters) {
   absl::StatusOr<std::unique_ptr<persy::Transaction>> tx = db_->Begin();
   if (!tx.ok()) return Mismatch(absl::StrCat("probe: Begin: ", tx.status().ToString()));
-  if (absl::Status s = (*tx)->CreateSegment(kProbeSegment); !s.ok()) {
+  if (absl::Status s = (*tx)->CreateSegment(kProbeName); !s.ok()) {
     return Mismatch(absl::StrCat("probe: CreateSegment: ", s.ToString()));
   }
   const absl::StatusOr<std::vector<persy::SegmentInfo>> list = (*tx)->ListSegments();
   if (!list.ok()) return Mismatch(absl::StrCat("probe: ListSegments: ", list.status().ToString()));
   bool found = false;
   for (const persy::SegmentInfo& info : *list) {
-    if (info.name == kProbeSegment) {
+    if (info.name == kProbeName) {
       counters->next_segment_id = info.id;
       found = true;
     }
   }
   if (!found) return Mismatch("probe: ListSegments in the transaction misses its new segment");
-  for (const auto& [name, segment] : dump) {
+  if (absl::Status s = (*tx)->CreateIndex(kProbeName, persy::IndexType::kU8,
+                                          persy::IndexType::kU8, persy::ValueMode::kReplace);
+      !s.ok()) {
+    return Mismatch(absl::StrCat("probe: CreateIndex: ", s.ToString()));
+  }
+  const absl::StatusOr<std::vector<persy::IndexInfo>> indexes = (*tx)->ListIndexes();
+  if (!indexes.ok()) {
+    return Mismatch(absl::StrCat("probe: ListIndexes: ", indexes.status().ToString()));
+  }
+  found = false;
+  for (const persy::IndexInfo& info : *indexes) {
+    if (info.name == kProbeName) {
+      counters->next_index_id = info.id;
+      found = true;
+    }
+  }
+  if (!found) return Mismatch("probe: ListIndexes in the transaction misses its new index");
+  for (const auto& [name, segment] : dump.segments) {
     const absl::StatusOr<persy::RecordId> id = (*tx)->Insert(name, "");
     if (!id.ok()) {
       return Mismatch(absl::StrCat("probe: Insert(", ShowBytes(name), "): ", id.status().ToString()));
@@ -583,10 +621,16 @@ absl::Status Executor::ModelProbe(const Counters& engine_counters) {
   const Result<Model::TxId> tx = model_.Begin(Strategy::kLastWriterWins);
   if (!tx.ok()) return Mismatch("probe: the model's Begin failed");
   Counters counters;
-  bool ok = model_.CreateSegment(tx.value, kProbeSegment) == Error::kNone;
+  bool ok = model_.CreateSegment(tx.value, kProbeName) == Error::kNone;
   const Result<std::vector<SegmentInfo>> list = model_.ListSegments(tx.value);
   for (const SegmentInfo& info : list.value) {
-    if (info.name == kProbeSegment) counters.next_segment_id = info.id;
+    if (info.name == kProbeName) counters.next_segment_id = info.id;
+  }
+  ok = ok && model_.CreateIndex(tx.value, kProbeName, IndexType::kU8, IndexType::kU8,
+                                ValueMode::kReplace) == Error::kNone;
+  const Result<std::vector<IndexInfo>> indexes = model_.ListIndexes(tx.value);
+  for (const IndexInfo& info : indexes.value) {
+    if (info.name == kProbeName) counters.next_index_id = info.id;
   }
   for (const auto& [name, next] : engine_counters.next_number) {
     const Result<Id> id = model_.Insert(tx.value, name, "");

@@ -3,10 +3,15 @@
 //
 // Method. Each call goes to the engine first and then to the model; the executor compares
 // error codes exactly (persy::ErrorOf against the model's), values (bytes read, scans, segment
-// lists) and record ids: the id map from model ids to engine ids, set up at each Insert, must be
-// a bijection, and by the numbering rule (model.h) the two ids must even be equal. After every
-// commit the engine's committed state (ListSegments and Scan outside any transaction) must equal
-// the model's.
+// and index lists, the values of index keys and whole ranges, with the model's total order for
+// equality: NaN is NaN, -0.0 is not +0.0) and record ids: the id map from model ids to engine
+// ids, set up at each Insert, must be a bijection, and by the numbering rule (model.h) the two
+// ids must even be equal. After every commit the engine's committed state (ListSegments and Scan,
+// ListIndexes and Range forward and backward, outside any transaction) must equal the model's.
+//
+// Index ops (executor_indexes.cc) take their keys and values of the types the index has as the
+// model sees it (ops.h), so both sides get the same IndexValue; a kGet asking for it goes
+// through the typed Get<K, V>.
 //
 // Transactions live in kTxSlots slots. Begin on a busy slot first drops the old transaction (its
 // destructor rolls it back). A transaction op on an empty slot first begins one there, with the
@@ -24,8 +29,8 @@
 //
 // After every open the executor runs Persy::CheckIntegrity and checks the full committed state
 // and the id counters: it reads the engine's dump, and finds its counters with a probe
-// transaction (it creates a segment and inserts one record into every segment, notes the ids
-// handed out, and rolls back), then runs the same probe on the model.
+// transaction (it creates a segment and an index and inserts one record into every segment,
+// notes the ids handed out, and rolls back), then runs the same probe on the model.
 //
 // Thread-safety: only accessed by one thread at a time.
 
@@ -46,6 +51,13 @@
 #include "model/model.h"
 #include "model/ops.h"
 #include "vfs/sim_vfs.h"
+
+// Returns the status of `expr` if it is not OK (Debian's Abseil has no such macro).
+#define MODEL_RETURN_IF_ERROR(expr)    \
+  do {                                 \
+    absl::Status status_ = (expr);     \
+    if (!status_.ok()) return status_; \
+  } while (false)
 
 namespace persy::model {
 
@@ -96,6 +108,9 @@ class Executor {
   absl::Status ApplyTxOp(const Op& op, Slot& slot);
   absl::Status ApplyCommit(Slot& slot);
   absl::Status ApplyCommittedRead(const Op& op);
+  // Index ops (executor_indexes.cc).
+  absl::Status ApplyIndexTxOp(const Op& op, Slot& slot);
+  absl::Status ApplyIndexCommittedRead(const Op& op);
 
   // Whether an armed I/O error fired, or the disk went off, since they were armed.
   bool IoHit() const;
@@ -109,6 +124,7 @@ class Executor {
   // Opens the file and checks the dump and counters against the model.
   absl::Status Recover();
   absl::Status EngineDump(Dump* dump);
+  absl::Status EngineIndexDump(Dump* dump);
   absl::Status EngineCounters(const Dump& dump, Counters* counters);
   absl::Status ModelProbe(const Counters& engine_counters);
 

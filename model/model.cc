@@ -37,6 +37,13 @@ const char* ErrorName(Error error) {
     case Error::kVersionConflict: return "VersionConflict";
     case Error::kRecordTooBig: return "RecordTooBig";
     case Error::kTransactionFinished: return "TransactionFinished";
+    case Error::kIndexNotFound: return "IndexNotFound";
+    case Error::kIndexAlreadyExists: return "IndexAlreadyExists";
+    case Error::kCannotDropIndexCreatedInTx: return "CannotDropIndexCreatedInTx";
+    case Error::kIndexTypeMismatch: return "IndexTypeMismatch";
+    case Error::kIndexDuplicateKey: return "IndexDuplicateKey";
+    case Error::kKeyTooBig: return "KeyTooBig";
+    case Error::kValueTooBig: return "ValueTooBig";
   }
   return "?";
 }
@@ -54,7 +61,7 @@ std::string Id::ToString() const { return absl::StrCat(segment, ".", number); }
 
 std::string DumpToString(const Dump& dump) {
   std::string out = "{";
-  for (const auto& [name, segment] : dump) {
+  for (const auto& [name, segment] : dump.segments) {
     absl::StrAppend(&out, out.size() > 1 ? ", " : "", Short(name), "#", segment.id, ": {");
     bool first = true;
     for (const auto& [number, bytes] : segment.records) {
@@ -62,6 +69,11 @@ std::string DumpToString(const Dump& dump) {
       first = false;
     }
     absl::StrAppend(&out, "}");
+  }
+  for (const auto& [name, index] : dump.indexes) {
+    absl::StrAppend(&out, out.size() > 1 ? ", " : "", "index ", Short(name), "#", index.id, " ",
+                    IndexDefText(index.key_type, index.value_type, index.mode), ": ",
+                    IndexEntriesText(index.entries));
   }
   return out + "}";
 }
@@ -71,7 +83,7 @@ std::string CountersToString(const Counters& counters) {
   for (const auto& [name, next] : counters.next_number) {
     absl::StrAppend(&out, ", ", Short(name), " next ", next);
   }
-  return out + "}";
+  return absl::StrCat(out, ", next index id ", counters.next_index_id, "}");
 }
 
 Model::Model() = default;
@@ -319,15 +331,18 @@ Error Model::Validate(const Tx& tx, const Committed& committed) {
     auto it = committed.segments.find(name);
     if (it == committed.segments.end() || it->second.id != id) return Error::kSegmentNotFound;
   }
-  // 3. A committed record it updates or deletes is gone.
+  // 3, 4. Index names (index_model.cc).
+  if (const Error error = ValidateIndexNames(tx, committed); error != Error::kNone) return error;
+  // 5. A committed record it updates or deletes is gone.
   for (const auto& [id, write] : tx.writes) {
     if (!write.inserted && RecordById(committed, id) == nullptr) return Error::kRecordNotFound;
   }
-  // 4. Versions.
-  if (tx.strategy == Strategy::kLastWriterWins) return Error::kNone;
-  for (const auto& [id, write] : tx.writes) {
-    if (!write.inserted && RecordById(committed, id)->version != write.first_version) {
-      return Error::kVersionConflict;
+  // 6. Versions of records.
+  if (tx.strategy != Strategy::kLastWriterWins) {
+    for (const auto& [id, write] : tx.writes) {
+      if (!write.inserted && RecordById(committed, id)->version != write.first_version) {
+        return Error::kVersionConflict;
+      }
     }
   }
   if (tx.strategy == Strategy::kVersionOnRead) {
@@ -336,7 +351,8 @@ Error Model::Validate(const Tx& tx, const Committed& committed) {
       if (record == nullptr || record->version != version) return Error::kVersionConflict;
     }
   }
-  return Error::kNone;
+  // 7, 8. Index keys (index_model.cc).
+  return ValidateIndexKeys(tx, committed);
 }
 
 void Model::Apply(const Tx& tx, Committed& committed) {
@@ -368,6 +384,7 @@ void Model::Apply(const Tx& tx, Committed& committed) {
       segment->persisted_next_number = std::max(segment->persisted_next_number, highest + 1);
     }
   }
+  ApplyIndexes(tx, committed);
 }
 
 Error Model::Commit(TxId id) {
@@ -432,15 +449,17 @@ void Model::Crash() {
   awaiting_crash_ = false;
   next_segment_id_ = committed_.persisted_next_segment_id;
   next_number_.clear();
+  next_index_id_ = committed_.persisted_next_index_id;
 }
 
 Dump Model::DumpOf(const Committed& committed) {
   Dump dump;
   for (const auto& [name, segment] : committed.segments) {
-    DumpSegment& out = dump[name];
+    DumpSegment& out = dump.segments[name];
     out.id = segment.id;
     for (const auto& [number, record] : segment.records) out.records[number] = record.bytes;
   }
+  DumpIndexes(committed, dump);
   return dump;
 }
 
@@ -450,6 +469,7 @@ Counters Model::PersistedCountersOf(const Committed& committed) {
   for (const auto& [name, segment] : committed.segments) {
     counters.next_number[name] = segment.persisted_next_number;
   }
+  counters.next_index_id = committed.persisted_next_index_id;
   return counters;
 }
 
@@ -464,6 +484,7 @@ absl::Status Model::Resolve(const Dump& observed, const Counters& observed_count
       awaiting_resolve_ = false;
       next_segment_id_ = committed_.persisted_next_segment_id;
       next_number_.clear();
+      next_index_id_ = committed_.persisted_next_index_id;
       return absl::OkStatus();
     }
   }
@@ -493,6 +514,7 @@ Counters Model::counters() const {
     counters.next_number[name] =
         it == next_number_.end() ? segment.persisted_next_number : it->second;
   }
+  counters.next_index_id = next_index_id_;
   return counters;
 }
 

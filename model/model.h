@@ -1,8 +1,10 @@
 // The reference model of persy.h: what every public call must return, in plain containers.
 //
 // Method. The model keeps the committed state (segments by name, each with its id, records by
-// number with bytes and version, and the persisted id counters) and, for each transaction, the
-// segments it created and dropped, the records it wrote, and the versions it saw. Every call is
+// number with bytes and version, indexes by name with their definition and each key's set of
+// values, and the persisted id counters) and, for each transaction, the segments and indexes it
+// created and dropped, the records it wrote, its puts and removes of index keys in order, and
+// the versions and value sets it saw. Every call is
 // checked against this state in the order the rules below give, with no cleverness: lookups are
 // linear where that is simpler, and nothing is shared with engine/. The executor runs the same
 // calls on the engine and compares every result; the fuzzers and the crash simulator do too.
@@ -41,6 +43,51 @@
 //     A failed commit applies nothing; either way the transaction is finished.
 //   - Crash (and clean reopen): every open transaction is finished; committed state stays.
 //
+// Index rules (a second namespace beside segments: an index and a segment may share a name;
+// index_model.h has the order of keys and values, and their sizes):
+//   - Index ids come from their own counter starting at 1, taken by every successful
+//     CreateIndex (also in transactions later rolled back). A successful commit sets
+//     persisted_next_index_id to max(persisted, highest index id the tx created + 1); a crash
+//     restarts the counter from it.
+//   - Errors, in order after TransactionFinished: CreateIndex: InvalidArgument (name empty or
+//     over 255 bytes), IndexAlreadyExists. DropIndex: IndexNotFound, CannotDropIndexCreatedInTx.
+//     Put: IndexNotFound, IndexTypeMismatch (the key's type, then the value's), KeyTooBig,
+//     ValueTooBig, then for an exclusive index IndexDuplicateKey if the key's values as the tx
+//     sees them are neither empty nor exactly {value} (nothing is recorded). Remove: as Put
+//     without the last check (the value's checks only with a value; removing what is absent is
+//     no error, and counts as a remove). Get: IndexNotFound, IndexTypeMismatch (key; the typed
+//     Get then the value type), KeyTooBig. Range: IndexNotFound, IndexTypeMismatch (from's key
+//     if bounded, then to's), KeyTooBig (same order).
+//   - Visibility of an index: as for segments (the one the tx created under that name, else
+//     the one committed now under it unless the tx dropped that very id). The values of a key
+//     as the tx sees them: the committed values now of that index id (none for an index the tx
+//     created), with the tx's own puts and removes of the key replayed in order: Put(v) gives
+//     {v} in replace and exclusive mode, adds v in cluster mode (a set); Remove() empties,
+//     Remove(v) erases v. An empty set is an absent key: Range skips it.
+//   - DropIndex of a committed index discards the tx's puts and removes there and the value
+//     sets it recorded there; commit check 4 still requires the index to be committed.
+//   - Range visits the keys within both bounds, ascending (kForward) or descending
+//     (kBackward); `from` is the lower bound in both directions, so nothing if from > to.
+//   - Recorded value sets: at the first successful Put or Remove of a key of a committed index,
+//     the committed values of that key then; at the first Get of a key of a committed index,
+//     likewise (Range records nothing). A key of an index that is no longer committed has no
+//     committed values.
+//   - Commit checks, in order, with the segment and record checks above in their places:
+//       1 SegmentAlreadyExists, 2 SegmentNotFound (as above);
+//       3 IndexAlreadyExists: a name the tx creates an index under is committed, other than by
+//         the index the tx itself drops under that name;
+//       4 IndexNotFound: a committed index the tx put into, removed from, or dropped is no
+//         longer committed under that name and id;
+//       5 RecordNotFound, 6 VersionConflict for records (checks 3 and 4 above);
+//       7 IndexDuplicateKey: replaying, for each key of an exclusive index it changed, its ops
+//         in order on the values committed now, a put meets values other than exactly {v};
+//       8 VersionConflict for index keys: kVersionOnWrite and kVersionOnRead: a key of a
+//         committed index the tx put or removed whose committed values now differ from those
+//         recorded at its first put or remove; kVersionOnRead also: a key it read with Get
+//         whose committed values differ from those recorded at its first Get.
+//     Apply: index drops, creates, then each changed key's values = the replay of the tx's ops
+//     on the values committed now.
+//
 // A commit whose outcome is unknown (a crash or an I/O error inside it) goes through
 // CommitUncertain: the model then holds two candidate committed states until the next Crash()
 // and Resolve(), which keeps the one matching what the engine shows after recovery.
@@ -62,6 +109,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "engine/index.h"
+#include "model/index_model.h"
 
 namespace persy::model {
 
@@ -82,6 +131,13 @@ enum class Error {
   kVersionConflict,
   kRecordTooBig,
   kTransactionFinished,
+  kIndexNotFound,
+  kIndexAlreadyExists,
+  kCannotDropIndexCreatedInTx,
+  kIndexTypeMismatch,
+  kIndexDuplicateKey,
+  kKeyTooBig,
+  kValueTooBig,
 };
 const char* ErrorName(Error error);
 
@@ -120,20 +176,26 @@ struct ScanEntry {
   friend bool operator==(const ScanEntry&, const ScanEntry&) = default;
 };
 
-// The committed data, as a full dump shows it: segment name -> id and records.
+// The committed data, as a full dump shows it: segment name -> id and records, and index name
+// -> definition and entries.
 struct DumpSegment {
   uint32_t id = 0;
   std::map<uint64_t, std::string> records;
   friend bool operator==(const DumpSegment&, const DumpSegment&) = default;
 };
-using Dump = std::map<std::string, DumpSegment>;
+struct Dump {
+  std::map<std::string, DumpSegment> segments;
+  std::map<std::string, DumpIndex> indexes;
+  friend bool operator==(const Dump&, const Dump&) = default;
+};
 std::string DumpToString(const Dump& dump);
 
-// The id counters: the next segment id, and the next record number of each committed segment
-// (by name). Right after a crash they are the persisted ones.
+// The id counters: the next segment id, the next record number of each committed segment (by
+// name), and the next index id. Right after a crash they are the persisted ones.
 struct Counters {
   uint32_t next_segment_id = 1;
   std::map<std::string, uint64_t> next_number;
+  uint32_t next_index_id = 1;
   friend bool operator==(const Counters&, const Counters&) = default;
 };
 std::string CountersToString(const Counters& counters);
@@ -165,11 +227,41 @@ class Model {
   Error Rollback(TxId tx);
   bool finished(TxId tx) const;
 
+  // The index calls of Transaction (index_model.cc).
+  Error CreateIndex(TxId tx, std::string_view name, IndexType key_type, IndexType value_type,
+                    ValueMode mode);
+  Error DropIndex(TxId tx, std::string_view name);
+  Result<bool> ExistsIndex(TxId tx, std::string_view name);
+  Result<std::vector<IndexInfo>> ListIndexes(TxId tx);
+  Error Put(TxId tx, std::string_view index, const IndexValue& key, const IndexValue& value);
+  Error Remove(TxId tx, std::string_view index, const IndexValue& key,
+               const std::optional<IndexValue>& value);
+  // With `value_type`, as the typed Get<K, V>: also IndexTypeMismatch for the value type.
+  Result<std::vector<IndexValue>> Get(TxId tx, std::string_view index, const IndexValue& key,
+                                      std::optional<IndexType> value_type = std::nullopt);
+  // With `limit` > 0 stops after visiting that many keys.
+  Result<std::vector<IndexEntry>> Range(TxId tx, std::string_view index, const IndexBound& from,
+                                        const IndexBound& to, Direction direction,
+                                        size_t limit = 0);
+
   // The Persy calls that read committed data.
   Result<std::optional<std::string>> ReadCommitted(std::string_view segment, Id id) const;
   Result<std::vector<ScanEntry>> ScanCommitted(std::string_view segment, size_t limit = 0) const;
   bool ExistsCommitted(std::string_view name) const;
   std::vector<SegmentInfo> ListCommitted() const;
+  Result<std::vector<IndexValue>> GetCommitted(
+      std::string_view index, const IndexValue& key,
+      std::optional<IndexType> value_type = std::nullopt) const;
+  Result<std::vector<IndexEntry>> RangeCommitted(std::string_view index, const IndexBound& from,
+                                                 const IndexBound& to, Direction direction,
+                                                 size_t limit = 0) const;
+  bool ExistsIndexCommitted(std::string_view name) const;
+  std::vector<IndexInfo> ListIndexesCommitted() const;
+
+  // For harnesses that pick keys of the right type: the index `name` as `tx` sees it (also a
+  // finished tx: as it saw it last), or as committed. No call of persy.h; tracks nothing.
+  std::optional<IndexInfo> IndexSeenBy(TxId tx, std::string_view name) const;
+  std::optional<IndexInfo> CommittedIndex(std::string_view name) const;
 
   // A commit whose outcome is unknown. Returns what Commit would return. If that is an error,
   // nothing is applied, as by Commit. If it is kNone, the model keeps two candidate committed
@@ -204,9 +296,29 @@ class Model {
     std::map<uint64_t, Record> records;
     uint64_t persisted_next_number = 1;
   };
+  struct IndexDef {
+    uint32_t id = 0;
+    IndexType key_type = IndexType::kU8;
+    IndexType value_type = IndexType::kU8;
+    ValueMode mode = ValueMode::kReplace;
+  };
+  template <typename T>
+  using KeyMap = std::map<IndexValue, T, IndexValueLess>;
+  struct Index {
+    IndexDef def;
+    KeyMap<ValueSet> entries;  // never an empty set
+  };
   struct Committed {
     std::map<std::string, Segment> segments;
     uint32_t persisted_next_segment_id = 1;
+    std::map<std::string, Index> indexes;
+    uint32_t persisted_next_index_id = 1;
+  };
+  // The puts and removes of one key by a transaction, and (for a key of a committed index) its
+  // committed values when the first of them happened.
+  struct KeyWrites {
+    std::vector<IndexOp> ops;
+    ValueSet first_committed;
   };
   // A record a transaction wrote.
   struct Write {
@@ -224,6 +336,13 @@ class Model {
     std::map<Id, uint32_t> read_versions;  // committed records read: version at first read
     std::map<uint32_t, uint64_t> highest_inserted;  // segment id -> highest number inserted
     uint32_t highest_created = 0;                   // highest segment id created, 0 if none
+    // Indexes.
+    std::map<std::string, IndexDef> created_indexes;          // name -> the index created
+    std::set<std::pair<std::string, uint32_t>> dropped_indexes;  // committed ones dropped
+    std::set<std::pair<std::string, uint32_t>> changed_indexes;  // committed, put or removed in
+    std::map<uint32_t, KeyMap<KeyWrites>> key_writes;  // index id -> key -> its ops
+    std::map<uint32_t, KeyMap<ValueSet>> key_reads;    // committed index id -> key -> at 1st Get
+    uint32_t highest_index_created = 0;                // 0 if none
   };
 
   // Aborts unless no uncertain commit is pending, and returns the transaction.
@@ -241,6 +360,29 @@ class Model {
   static const Record* RecordById(const Committed& committed, Id id);
   static Error Validate(const Tx& tx, const Committed& committed);
   static void Apply(const Tx& tx, Committed& committed);
+
+  // Indexes (index_model.cc).
+  const Tx& AnyTx(TxId tx) const;
+  std::optional<IndexDef> VisibleIndex(const Tx& tx, std::string_view name) const;
+  // The values of `key` in index `def` as `tx` sees them.
+  ValueSet VisibleValues(const Tx& tx, uint32_t index_id, ValueMode mode,
+                         const IndexValue& key) const;
+  // Records the first put or remove of `key`, and the op.
+  void RecordWrite(Tx& tx, std::string_view name, const IndexDef& def, const IndexValue& key,
+                   IndexOp op);
+  static const Index* IndexById(const Committed& committed, uint32_t id);
+  static Index* IndexById(Committed& committed, uint32_t id);
+  static ValueSet CommittedValues(const Committed& committed, uint32_t index_id,
+                                  const IndexValue& key);
+  static Error CheckBounds(const IndexDef& def, const IndexBound& from, const IndexBound& to);
+  static std::vector<IndexEntry> RangeOf(const KeyMap<ValueSet>& entries, const IndexBound& from,
+                                         const IndexBound& to, Direction direction,
+                                         size_t limit);
+  static IndexInfo InfoOf(const std::string& name, const IndexDef& def);
+  static Error ValidateIndexNames(const Tx& tx, const Committed& committed);  // checks 3, 4
+  static Error ValidateIndexKeys(const Tx& tx, const Committed& committed);   // checks 7, 8
+  static void ApplyIndexes(const Tx& tx, Committed& committed);
+  static void DumpIndexes(const Committed& committed, Dump& dump);
   static Dump DumpOf(const Committed& committed);
   static Counters PersistedCountersOf(const Committed& committed);
   static std::vector<ScanEntry> ScanOf(const std::map<uint64_t, std::string>& records,
@@ -252,6 +394,7 @@ class Model {
   bool awaiting_resolve_ = false;       // Crash() was called with an uncertain commit pending
   uint32_t next_segment_id_ = 1;
   std::map<uint32_t, uint64_t> next_number_;  // segment id -> next number, once taken from
+  uint32_t next_index_id_ = 1;
   std::vector<Tx> txs_;
 };
 

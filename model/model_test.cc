@@ -155,7 +155,7 @@ TEST_F(ModelTest, DropThenCreateTheSameNameGivesANewEmptySegment) {
   EXPECT_EQ(c, (Id{2, 1}));
   ASSERT_EQ(m_.Commit(tx), Error::kNone);
   Dump expected;
-  expected["s"] = DumpSegment{2, {{1, "c"}}};
+  expected.segments["s"] = DumpSegment{2, {{1, "c"}}};
   EXPECT_EQ(m_.dump(), expected);
 }
 
@@ -626,8 +626,8 @@ TEST_F(ModelTest, ASuccessfulCommitAppliesEverything) {
   ASSERT_EQ(m_.DropSegment(tx, "d"), Error::kNone);
   ASSERT_EQ(m_.Commit(tx), Error::kNone);
   Dump expected;
-  expected["s"] = DumpSegment{1, {{a.number, "a2"}, {c.number, "c"}}};
-  expected["x"] = DumpSegment{3, {{x1.number, "x1"}}};
+  expected.segments["s"] = DumpSegment{1, {{a.number, "a2"}, {c.number, "c"}}};
+  expected.segments["x"] = DumpSegment{3, {{x1.number, "x1"}}};
   EXPECT_EQ(m_.dump(), expected);
 }
 
@@ -728,9 +728,9 @@ class UncertainTest : public ModelTest {
     ASSERT_EQ(m_.CreateSegment(tx, "x"), Error::kNone);
     ASSERT_EQ(m_.CommitUncertain(tx), Error::kNone);
     after_ = before_;
-    after_["s"].records[1] = "a2";
-    after_["s"].records[3] = "c";
-    after_["x"] = DumpSegment{2, {}};
+    after_.segments["s"].records[1] = "a2";
+    after_.segments["s"].records[3] = "c";
+    after_.segments["x"] = DumpSegment{2, {}};
     EXPECT_TRUE(m_.uncertain());
     m_.Crash();
   }
@@ -756,7 +756,7 @@ TEST_F(UncertainTest, ResolveKeepsTheStateWithoutTheCommit) {
 
 TEST_F(UncertainTest, ResolveFailsWhenNeitherMatches) {
   Dump half = before_;
-  half["s"].records[3] = "c";  // a torn commit: only part of it
+  half.segments["s"].records[3] = "c";  // a torn commit: only part of it
   const absl::Status status = m_.Resolve(half, Counters{3, {{"s", 4}}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_NE(status.message().find("with the uncertain commit"), std::string_view::npos);
@@ -775,7 +775,7 @@ TEST_F(ModelTest, ResolveTellsApartCommitsThatDifferOnlyInCounters) {
     m_.Crash();
     const Counters with{2, {{"s", 4}}};
     const Counters without{2, {{"s", 3}}};
-    const Dump same{{"s", DumpSegment{1, {{1, "a"}, {2, "b"}}}}};
+    const Dump same{{{"s", DumpSegment{1, {{1, "a"}, {2, "b"}}}}}, {}};
     ASSERT_TRUE(m_.Resolve(same, committed ? with : without).ok());
     EXPECT_EQ(m_.counters(), committed ? with : without);
   }

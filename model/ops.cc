@@ -1,6 +1,9 @@
 #include "model/ops.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -17,6 +20,79 @@ std::string ShowSegment(int index) {
   const std::string& name = SegmentName(index);
   if (name.size() > 24) return absl::StrCat("<", name.size(), "-byte name>");
   return absl::StrCat("\"", name, "\"");
+}
+
+std::string ShowIndex(int index) {
+  const std::string& name = IndexName(index);
+  if (name.size() > 24) return absl::StrCat("<", name.size(), "-byte name>");
+  return absl::StrCat("\"", name, "\"");
+}
+
+int Mod(int v, int n) { return ((v % n) + n) % n; }
+
+// "key 3", with " (wrong type)" when the op asks for one.
+std::string ShowPick(const char* what, int pick, bool wrong) {
+  return absl::StrCat(what, " ", Mod(pick, kIndexValuePicks), wrong ? " (wrong type)" : "");
+}
+
+std::string ShowBounds(const Op& op, const IndexArgs& args) {
+  using Kind = IndexBound::Kind;
+  const std::string from = args.from == Kind::kUnbounded ? "(.."
+                           : absl::StrCat(args.from == Kind::kIncluded ? "[" : "(",
+                                          ShowPick("key", op.key, args.wrong_key_type), "..");
+  const std::string to = args.to == Kind::kUnbounded ? ")"
+                         : absl::StrCat(ShowPick("key", op.value, args.wrong_key_type),
+                                        args.to == Kind::kIncluded ? "]" : ")");
+  return absl::StrCat(from, to, args.direction == Direction::kBackward ? ", backward" : "",
+                      args.limit > 0 ? absl::StrCat(", limit ", args.limit) : "");
+}
+
+// Unsigned integers: small ones, then the edges.
+template <typename T>
+T UnsignedFor(int pick) {
+  constexpr T kMax = std::numeric_limits<T>::max();
+  const T values[kIndexValuePicks] = {0, 1, 2, 3, 4, 5, 6, 7, kMax, T(kMax - 1), T(kMax >> 1),
+                                      T((kMax >> 1) + 1), 100, T(255), T(256), T(65536)};
+  return values[pick];
+}
+
+template <typename T>
+T SignedFor(int pick) {
+  constexpr T kMin = std::numeric_limits<T>::min();
+  constexpr T kMax = std::numeric_limits<T>::max();
+  const T values[kIndexValuePicks] = {0, 1, -1, 2, -2, 3, -3, 7, kMin, kMax, T(kMin + 1),
+                                      T(kMax - 1), T(-128), T(127), T(-129), T(128)};
+  return values[pick];
+}
+
+// Floats: -0.0 and NaN among the ordinary ones, so that they meet +0.0 and each other often.
+template <typename F>
+F FloatFor(int pick) {
+  using L = std::numeric_limits<F>;
+  const F values[kIndexValuePicks] = {
+      F(0.0), F(1.0), F(-1.0), F(0.5), F(-0.0), F(2.0), L::quiet_NaN(), L::infinity(),
+      -L::infinity(), L::max(), -L::max(), L::denorm_min(), -L::denorm_min(), L::min(),
+      // A NaN with the sign set and a payload: the same key as every NaN.
+      std::copysign(static_cast<F>(std::nan("5")), F(-1)), F(1.5)};
+  return values[pick];
+}
+
+std::string StringFor(int pick) {
+  static const std::vector<std::string>* const values = new std::vector<std::string>{
+      "", "a", "ab", "b", "abc", "\xff", std::string("a\0", 2), "aa", "\x80",
+      std::string(1, '\0'), "B", std::string(200, 'a'), std::string(511, 'a'),
+      std::string(512, 'z'), std::string(512, 'a'), std::string(513, 'a')};
+  return (*values)[static_cast<size_t>(pick)];
+}
+
+RecordId RecordIdFor(int pick) {
+  constexpr uint32_t kMaxSegment = std::numeric_limits<uint32_t>::max();
+  constexpr uint64_t kMaxNumber = std::numeric_limits<uint64_t>::max();
+  const RecordId values[kIndexValuePicks] = {
+      {1, 1}, {1, 2}, {2, 1}, {0, 0}, {1, 3}, {2, 2}, {3, 1}, {1, 10},
+      {kMaxSegment, kMaxNumber}, {0, kMaxNumber}, {kMaxSegment, 0}, {1, uint64_t{1} << 32},
+      {uint32_t{1} << 31, 1}, {1, uint64_t{1} << 63}, {5, 5}, {4, 4}};
+  return values[pick];
 }
 
 std::string ShowRecord(int record) {
@@ -41,6 +117,15 @@ class Reader {
   const size_t size_;
   size_t pos_ = 0;
 };
+
+// A key or value pick: mostly the ordinary values, some edges, a few of the too-big ones.
+int DecodeValuePick(Reader& in) {
+  const uint8_t b = in.Next();
+  if (b < 120) return b % 4;
+  if (b < 200) return 4 + b % 4;
+  if (b < 248) return 8 + b % 6;
+  return 14 + b % 2;
+}
 
 std::string DecodeRecordBytes(Reader& in) {
   const uint8_t b = in.Next();
@@ -74,8 +159,24 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kCrashInNextCommit: return "CrashInNextCommit";
     case OpKind::kInjectIoError: return "InjectIoError";
     case OpKind::kReopen: return "Reopen";
+    case OpKind::kCreateIndex: return "CreateIndex";
+    case OpKind::kDropIndex: return "DropIndex";
+    case OpKind::kExistsIndex: return "ExistsIndex";
+    case OpKind::kListIndexes: return "ListIndexes";
+    case OpKind::kPut: return "Put";
+    case OpKind::kRemove: return "Remove";
+    case OpKind::kGet: return "Get";
+    case OpKind::kRange: return "Range";
+    case OpKind::kGetCommitted: return "GetCommitted";
+    case OpKind::kRangeCommitted: return "RangeCommitted";
+    case OpKind::kExistsIndexCommitted: return "ExistsIndexCommitted";
+    case OpKind::kListIndexesCommitted: return "ListIndexesCommitted";
   }
   return "?";
+}
+
+bool IsIndexOp(OpKind kind) {
+  return static_cast<int>(kind) >= static_cast<int>(OpKind::kCreateIndex);
 }
 
 int OpKindWeight(OpKind kind) {
@@ -90,7 +191,7 @@ int OpKindWeight(OpKind kind) {
     case OpKind::kDelete: return 3;
     case OpKind::kRead: return 5;
     case OpKind::kScan: return 3;
-    case OpKind::kCommit: return 7;
+    case OpKind::kCommit: return 9;
     case OpKind::kRollback: return 2;
     case OpKind::kReadCommitted: return 2;
     case OpKind::kScanCommitted: return 2;
@@ -100,6 +201,19 @@ int OpKindWeight(OpKind kind) {
     case OpKind::kCrashInNextCommit: return 1;
     case OpKind::kInjectIoError: return 1;
     case OpKind::kReopen: return 1;
+    // About two ops in five touch indexes, most of them puts, so that keys fill up and collide.
+    case OpKind::kCreateIndex: return 3;
+    case OpKind::kDropIndex: return 1;
+    case OpKind::kExistsIndex: return 1;
+    case OpKind::kListIndexes: return 1;
+    case OpKind::kPut: return 14;
+    case OpKind::kRemove: return 5;
+    case OpKind::kGet: return 6;
+    case OpKind::kRange: return 4;
+    case OpKind::kGetCommitted: return 2;
+    case OpKind::kRangeCommitted: return 2;
+    case OpKind::kExistsIndexCommitted: return 1;
+    case OpKind::kListIndexesCommitted: return 1;
   }
   return 1;
 }
@@ -114,6 +228,12 @@ int SegmentWeight(int index) {
   return index >= 0 && index < kSegmentNameCount ? kWeights[index] : 0;
 }
 
+int IndexWeight(int index) {
+  // "i0" most: the prelude creates it, so that ops find an index with entries to collide on.
+  static constexpr int kWeights[kIndexNameCount] = {36, 16, 3, 2, 1, 1};
+  return index >= 0 && index < kIndexNameCount ? kWeights[index] : 0;
+}
+
 int PickByWeight(uint8_t byte, int n, int (*weight)(int)) {
   int total = 0;
   for (int i = 0; i < n; ++i) total += weight(i);
@@ -123,14 +243,101 @@ int PickByWeight(uint8_t byte, int n, int (*weight)(int)) {
   return i;
 }
 
-std::vector<Op> Prelude() {
-  std::vector<Op> ops(4);
+std::vector<Op> Prelude(int index_spec) {
+  std::vector<Op> ops(6);
   ops[0].kind = OpKind::kBegin;
   ops[1].kind = OpKind::kCreateSegment;
   ops[2].kind = OpKind::kCreateSegment;
   ops[2].segment = 1;
-  ops[3].kind = OpKind::kCommit;
+  ops[3].kind = OpKind::kCreateIndex;
+  ops[3].arg = index_spec;
+  ops[4].kind = OpKind::kCreateIndex;
+  ops[4].index = 1;
+  ops[4].arg = index_spec;
+  ops[5].kind = OpKind::kCommit;
   return ops;
+}
+
+const std::string& IndexName(int index) {
+  static const std::vector<std::string>* const names = new std::vector<std::string>{
+      "i0", "i1", "i2", "i3", "", std::string(300, 'n')};
+  return (*names)[static_cast<size_t>(Mod(index, kIndexNameCount))];
+}
+
+IndexSpec IndexSpecFor(int index, int arg) {
+  // The name shifts the types and mode, so that with arg 0 (where shrinking goes) the names
+  // still differ; over all args of one name every combination comes once.
+  const int a = Mod(arg, kIndexSpecCount);
+  const int i = Mod(index, kIndexNameCount);
+  IndexSpec spec;
+  spec.key_type = static_cast<IndexType>((a + 4 * i) % kIndexTypeCount);
+  spec.value_type = static_cast<IndexType>((a / kIndexTypeCount + 7 * i) % kIndexTypeCount);
+  spec.mode = static_cast<ValueMode>((a / (kIndexTypeCount * kIndexTypeCount) + i) % 3);
+  return spec;
+}
+
+IndexValue IndexValueFor(IndexType type, int pick) {
+  const int p = Mod(pick, kIndexValuePicks);
+  switch (type) {
+    case IndexType::kU8: return IndexValue(std::in_place_type<uint8_t>, UnsignedFor<uint8_t>(p));
+    case IndexType::kU16:
+      return IndexValue(std::in_place_type<uint16_t>, UnsignedFor<uint16_t>(p));
+    case IndexType::kU32:
+      return IndexValue(std::in_place_type<uint32_t>, UnsignedFor<uint32_t>(p));
+    case IndexType::kU64:
+      return IndexValue(std::in_place_type<uint64_t>, UnsignedFor<uint64_t>(p));
+    case IndexType::kU128: {
+      // Beyond 64 bits where the others have their edges.
+      const u128 two64 = u128{1} << 64;
+      const u128 values[kIndexValuePicks] = {0, 1, 2, 3, 4, 5, 6, 7, ~u128{0}, ~u128{0} - 1,
+                                             ~u128{0} >> 1, (~u128{0} >> 1) + 1, two64 - 1,
+                                             two64, two64 + 1, u128{1} << 96};
+      return IndexValue(std::in_place_type<u128>, values[p]);
+    }
+    case IndexType::kI8: return IndexValue(std::in_place_type<int8_t>, SignedFor<int8_t>(p));
+    case IndexType::kI16: return IndexValue(std::in_place_type<int16_t>, SignedFor<int16_t>(p));
+    case IndexType::kI32: return IndexValue(std::in_place_type<int32_t>, SignedFor<int32_t>(p));
+    case IndexType::kI64: return IndexValue(std::in_place_type<int64_t>, SignedFor<int64_t>(p));
+    case IndexType::kI128: {
+      const i128 max = static_cast<i128>(~u128{0} >> 1);
+      const i128 two64 = i128{1} << 64;
+      const i128 values[kIndexValuePicks] = {0, 1, -1, 2, -2, 3, -3, 7, -max - 1, max, -max,
+                                             max - 1, -two64, two64, -two64 - 1, two64 - 1};
+      return IndexValue(std::in_place_type<i128>, values[p]);
+    }
+    case IndexType::kF32: return IndexValue(std::in_place_type<float>, FloatFor<float>(p));
+    case IndexType::kF64: return IndexValue(std::in_place_type<double>, FloatFor<double>(p));
+    case IndexType::kString: return IndexValue(std::in_place_type<std::string>, StringFor(p));
+    case IndexType::kBytes:
+      return IndexValue(std::in_place_type<ByteString>, ByteString{StringFor(p)});
+    case IndexType::kRecordId: return IndexValue(std::in_place_type<RecordId>, RecordIdFor(p));
+  }
+  std::abort();
+}
+
+IndexType OtherIndexType(IndexType type, int pick) {
+  const int shift = 1 + Mod(pick, kIndexTypeCount - 1);
+  return static_cast<IndexType>((static_cast<int>(type) + shift) % kIndexTypeCount);
+}
+
+int EncodeIndexArgs(const IndexArgs& args) {
+  return (args.wrong_key_type ? 1 : 0) | (args.wrong_value_type ? 2 : 0) |
+         (args.with_value ? 4 : 0) | (args.typed ? 8 : 0) | (static_cast<int>(args.from) << 4) |
+         (static_cast<int>(args.to) << 6) | (args.direction == Direction::kBackward ? 1 << 8 : 0) |
+         (std::clamp(args.limit, 0, 3) << 9);
+}
+
+IndexArgs DecodeIndexArgs(int arg) {
+  IndexArgs args;
+  args.wrong_key_type = (arg & 1) != 0;
+  args.wrong_value_type = (arg & 2) != 0;
+  args.with_value = (arg & 4) != 0;
+  args.typed = (arg & 8) != 0;
+  args.from = static_cast<IndexBound::Kind>(((arg >> 4) & 3) % 3);
+  args.to = static_cast<IndexBound::Kind>(((arg >> 6) & 3) % 3);
+  args.direction = (arg & (1 << 8)) != 0 ? Direction::kBackward : Direction::kForward;
+  args.limit = (arg >> 9) & 3;
+  return args;
 }
 
 const std::string& SegmentName(int index) {
@@ -234,6 +441,43 @@ std::string ToString(const Op& op) {
                           fault.enospc ? "ENOSPC" : "EIO", ", ",
                           fault.persistent ? "persistent" : "once", ")");
     }
+    case OpKind::kCreateIndex: {
+      const IndexSpec spec = IndexSpecFor(op.index, op.arg);
+      return absl::StrCat(name, "(", tx, ", ", ShowIndex(op.index), ", ",
+                          IndexDefText(spec.key_type, spec.value_type, spec.mode), ")");
+    }
+    case OpKind::kDropIndex:
+    case OpKind::kExistsIndex:
+      return absl::StrCat(name, "(", tx, ", ", ShowIndex(op.index), ")");
+    case OpKind::kListIndexes:
+      return absl::StrCat(name, "(", tx, ")");
+    case OpKind::kPut:
+    case OpKind::kRemove: {
+      const IndexArgs args = DecodeIndexArgs(op.arg);
+      const bool value = op.kind == OpKind::kPut || args.with_value;
+      return absl::StrCat(name, "(", tx, ", ", ShowIndex(op.index), ", ",
+                          ShowPick("key", op.key, args.wrong_key_type), ", ",
+                          value ? ShowPick("value", op.value, args.wrong_value_type)
+                                : "every value",
+                          ")");
+    }
+    case OpKind::kGet:
+    case OpKind::kGetCommitted: {
+      const IndexArgs args = DecodeIndexArgs(op.arg);
+      return absl::StrCat(name, "(", op.kind == OpKind::kGet ? tx + ", " : "",
+                          ShowIndex(op.index), ", ", ShowPick("key", op.key, args.wrong_key_type),
+                          args.typed ? ", typed" : "",
+                          args.typed && args.wrong_value_type ? " with a wrong value type" : "",
+                          ")");
+    }
+    case OpKind::kRange:
+    case OpKind::kRangeCommitted:
+      return absl::StrCat(name, "(", op.kind == OpKind::kRange ? tx + ", " : "",
+                          ShowIndex(op.index), ", ", ShowBounds(op, DecodeIndexArgs(op.arg)), ")");
+    case OpKind::kExistsIndexCommitted:
+      return absl::StrCat(name, "(", ShowIndex(op.index), ")");
+    case OpKind::kListIndexesCommitted:
+      return absl::StrCat(name, "()");
   }
   return name;
 }
@@ -279,8 +523,37 @@ std::vector<Op> DecodeOps(const uint8_t* data, size_t size) {
       case OpKind::kInjectIoError:
         op.arg = in.Next() | ((in.Next() & 1) << 8);
         break;
+      case OpKind::kCreateIndex:
+        op.arg = (in.Next() | (in.Next() << 8)) % kIndexSpecCount;
+        break;
+      case OpKind::kPut:
+      case OpKind::kRemove:
+      case OpKind::kGet:
+      case OpKind::kRange:
+      case OpKind::kGetCommitted:
+      case OpKind::kRangeCommitted: {
+        op.key = DecodeValuePick(in);
+        op.value = DecodeValuePick(in);
+        // Wrong types rarely; bounds, direction and limit from a second byte.
+        const uint8_t flags = in.Next();
+        const uint8_t range = in.Next();
+        IndexArgs args;
+        args.wrong_key_type = flags >= 248 && (flags & 1) != 0;
+        args.wrong_value_type = flags >= 248 && (flags & 2) != 0;
+        args.with_value = (flags & 4) != 0;
+        args.typed = (flags & 24) == 24;
+        args.from = static_cast<IndexBound::Kind>(range % 3);
+        args.to = static_cast<IndexBound::Kind>(range / 3 % 3);
+        args.direction = range / 9 % 2 != 0 ? Direction::kBackward : Direction::kForward;
+        args.limit = range / 18 % 8 < 4 ? 0 : range / 18 % 4;
+        op.arg = EncodeIndexArgs(args);
+        break;
+      }
       default:
         break;
+    }
+    if (IsIndexOp(op.kind)) {
+      op.index = PickByWeight(in.Next(), kIndexNameCount, IndexWeight);
     }
     if (op.kind == OpKind::kUpdate || op.kind == OpKind::kDelete || op.kind == OpKind::kRead ||
         op.kind == OpKind::kReadCommitted) {

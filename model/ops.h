@@ -4,7 +4,10 @@
 //
 // An operation names its transaction by slot (0..kTxSlots-1), its segment by index into a fixed
 // list of names (four valid ones, the empty name and a 300-byte one), and its record by index
-// into the ids the executor has seen returned by Insert so far, or as a fabricated id. So any
+// into the ids the executor has seen returned by Insert so far, or as a fabricated id. An index
+// op names its index likewise (IndexName), and its keys and values by picks into a small domain
+// per type (IndexValueFor): the executor takes the types the index has as the model sees it, so
+// keys collide often and have the right type unless the op asks for a wrong one. So any
 // sequence is valid, and shrinking a failing one keeps it meaningful.
 //
 // Thread-safety: plain values and pure functions.
@@ -19,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/index.h"
 #include "model/model.h"
 
 namespace persy::model {
@@ -44,9 +48,23 @@ enum class OpKind {
   kCrashInNextCommit,  // arg >= 1: the disk goes off after arg more I/O events of the next Commit
   kInjectIoError,      // arg: an IoFault (EncodeIoFault) for the coming operations
   kReopen,             // clean close and reopen
+  kCreateIndex,        // index; arg: its types and mode, IndexSpecFor(index, arg)
+  kDropIndex,
+  kExistsIndex,
+  kListIndexes,
+  kPut,                // index, key, value; arg: IndexArgs (wrong types)
+  kRemove,             // as kPut; IndexArgs::with_value: only that value, else all of the key's
+  kGet,                // index, key; arg: IndexArgs (typed: the typed Get<K, V>, wrong types)
+  kRange,              // index; key and value: the picks of the bounds' keys; arg: IndexArgs
+  kGetCommitted,       // as kGet, outside any transaction
+  kRangeCommitted,     // as kRange, outside any transaction
+  kExistsIndexCommitted,
+  kListIndexesCommitted,
 };
-inline constexpr int kOpKindCount = 20;
+inline constexpr int kOpKindCount = 32;
 const char* OpKindName(OpKind kind);
+// Whether the kind names an index (kCreateIndex and after): its index, key and value matter.
+bool IsIndexOp(OpKind kind);
 // How often a generator should pick each kind, relative to the others (all > 0).
 int OpKindWeight(OpKind kind);
 
@@ -57,10 +75,49 @@ inline constexpr int kSegmentNameCount = 6;
 inline constexpr int kValidSegmentNameCount = 4;
 const std::string& SegmentName(int index);
 
-// How often generators pick each slot and segment name: the low ones most, so that a begin,
-// its writes and its commit often land in one transaction, and writes in one segment.
+// Index names by index (modulo kIndexNameCount): "i0".."i3", then "" and a 300-byte name.
+inline constexpr int kIndexNameCount = 6;
+inline constexpr int kValidIndexNameCount = 4;
+const std::string& IndexName(int index);
+
+// How often generators pick each slot, segment and index name: the low ones most, so that a
+// begin, its writes and its commit often land in one transaction, and writes in one segment.
 int TxSlotWeight(int slot);
 int SegmentWeight(int index);
+int IndexWeight(int index);
+
+// The types and mode a kCreateIndex asks for, from the index and the op's arg: across the
+// kIndexSpecCount args of one name, every pair of key and value types with every mode.
+struct IndexSpec {
+  IndexType key_type = IndexType::kU8;
+  IndexType value_type = IndexType::kU8;
+  ValueMode mode = ValueMode::kReplace;
+};
+inline constexpr int kIndexSpecCount = kIndexTypeCount * kIndexTypeCount * 3;
+IndexSpec IndexSpecFor(int index, int arg);
+
+// A key or value of `type` by pick (modulo kIndexValuePicks). Picks 0-7 are ordinary values
+// (small numbers, -0.0 and NaN, short strings that prefix each other); 8-13 the edges (minimum
+// and maximum, beyond 64 bits, infinities, denormals, a negative NaN with a payload, long
+// strings); 14 and 15 a string or byte string of 512 and 513 bytes (the limit, and over it).
+inline constexpr int kIndexValuePicks = 16;
+IndexValue IndexValueFor(IndexType type, int pick);
+// A type other than `type` (for IndexTypeMismatch), chosen by `pick`.
+IndexType OtherIndexType(IndexType type, int pick);
+
+// The choices of an index op besides its index, key and value, packed into Op::arg.
+struct IndexArgs {
+  bool wrong_key_type = false;    // the key (or the bounds' keys) of another type
+  bool wrong_value_type = false;  // kPut, kRemove with_value, typed kGet: the value type
+  bool with_value = false;        // kRemove: only the op's value
+  bool typed = false;             // kGet, kGetCommitted: the typed Get<K, V>
+  IndexBound::Kind from = IndexBound::Kind::kUnbounded;  // kRange: the bounds
+  IndexBound::Kind to = IndexBound::Kind::kUnbounded;
+  Direction direction = Direction::kForward;
+  int limit = 0;  // kRange: stop after visiting `limit` keys (0..3; 0: visit all)
+};
+int EncodeIndexArgs(const IndexArgs& args);
+IndexArgs DecodeIndexArgs(int arg);
 
 // Picks an index in [0, n) with the weights `weight(i)`, from a byte (a fuzzer's choice).
 int PickByWeight(uint8_t byte, int n, int (*weight)(int));
@@ -72,13 +129,17 @@ struct Op {
   int record = 0;      // see RecordFor
   std::string bytes;   // kInsert, kUpdate: the record; kBegin: the transaction id
   int arg = 0;         // per kind, above
+  int index = 0;       // index ops: IndexName(index)
+  int key = 0;         // index ops: the key's pick (IndexValueFor); kRange: the from bound's
+  int value = 0;       // kPut, kRemove: the value's pick; kRange: the to bound's key pick
   friend bool operator==(const Op&, const Op&) = default;
 };
 
-// Begin(tx0), CreateSegment(tx0, "s0"), CreateSegment(tx0, "s1"), Commit(tx0): what most
-// generated sequences start with, so that they spend their length on records rather than on
-// finding how to create a segment.
-std::vector<Op> Prelude();
+// Begin(tx0), CreateSegment(tx0, "s0"), CreateSegment(tx0, "s1"), CreateIndex(tx0, "i0"),
+// CreateIndex(tx0, "i1") (both with arg `index_spec`: IndexSpecFor gives the two names other
+// types), Commit(tx0): what most generated sequences start with, so that they spend their
+// length on records and keys rather than on finding how to create a segment or an index.
+std::vector<Op> Prelude(int index_spec = 0);
 
 // The strategy a kBegin asks for: nullopt (arg 0: the Config's), else arg 1..3.
 std::optional<Strategy> BeginStrategy(int arg);

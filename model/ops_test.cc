@@ -2,8 +2,10 @@
 
 #include "model/ops.h"
 
+#include <cmath>
 #include <cstdint>
 #include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -63,6 +65,137 @@ TEST(OpsTest, SegmentNames) {
   EXPECT_EQ(SegmentName(5), std::string(300, 'n'));
   EXPECT_EQ(SegmentName(6), "s0");
   EXPECT_EQ(SegmentName(-1), SegmentName(5));
+}
+
+TEST(OpsTest, IndexOpsToString) {
+  Op op;
+  op.kind = OpKind::kCreateIndex;
+  op.index = 1;
+  op.arg = 0;
+  EXPECT_EQ(ToString(op), "CreateIndex(tx0, \"i1\", u128->i32 exclusive)");
+  op.kind = OpKind::kPut;
+  op.tx = 2;
+  op.key = 3;
+  op.value = 17;
+  EXPECT_EQ(ToString(op), "Put(tx2, \"i1\", key 3, value 1)");
+  op.arg = EncodeIndexArgs(IndexArgs{.wrong_value_type = true});
+  EXPECT_EQ(ToString(op), "Put(tx2, \"i1\", key 3, value 1 (wrong type))");
+  op.kind = OpKind::kRemove;
+  op.arg = 0;
+  EXPECT_EQ(ToString(op), "Remove(tx2, \"i1\", key 3, every value)");
+  op.arg = EncodeIndexArgs(IndexArgs{.with_value = true});
+  EXPECT_EQ(ToString(op), "Remove(tx2, \"i1\", key 3, value 1)");
+  op.kind = OpKind::kGetCommitted;
+  op.index = 5;
+  op.arg = EncodeIndexArgs(IndexArgs{.wrong_key_type = true, .typed = true});
+  EXPECT_EQ(ToString(op), "GetCommitted(<300-byte name>, key 3 (wrong type), typed)");
+  op.kind = OpKind::kRange;
+  op.index = 0;
+  IndexArgs range;
+  range.from = IndexBound::Kind::kIncluded;
+  range.to = IndexBound::Kind::kExcluded;
+  range.direction = Direction::kBackward;
+  range.limit = 2;
+  op.arg = EncodeIndexArgs(range);
+  EXPECT_EQ(ToString(op), "Range(tx2, \"i0\", [key 3..key 1), backward, limit 2)");
+  op.kind = OpKind::kRangeCommitted;
+  op.arg = 0;
+  EXPECT_EQ(ToString(op), "RangeCommitted(\"i0\", (..))");
+  op.kind = OpKind::kListIndexesCommitted;
+  EXPECT_EQ(ToString(op), "ListIndexesCommitted()");
+}
+
+TEST(OpsTest, IndexNames) {
+  EXPECT_EQ(IndexName(0), "i0");
+  EXPECT_EQ(IndexName(3), "i3");
+  EXPECT_EQ(IndexName(4), "");
+  EXPECT_EQ(IndexName(5), std::string(300, 'n'));
+  EXPECT_EQ(IndexName(-1), IndexName(5));
+  EXPECT_TRUE(IsIndexOp(OpKind::kCreateIndex));
+  EXPECT_TRUE(IsIndexOp(OpKind::kListIndexesCommitted));
+  EXPECT_FALSE(IsIndexOp(OpKind::kReopen));
+}
+
+TEST(OpsTest, EachNameGetsEveryIndexSpecOnce) {
+  for (int index = 0; index < kIndexNameCount; ++index) {
+    std::set<std::tuple<IndexType, IndexType, ValueMode>> specs;
+    for (int arg = 0; arg < kIndexSpecCount; ++arg) {
+      const IndexSpec spec = IndexSpecFor(index, arg);
+      specs.emplace(spec.key_type, spec.value_type, spec.mode);
+    }
+    EXPECT_EQ(specs.size(), static_cast<size_t>(kIndexSpecCount));
+  }
+  const IndexSpec a = IndexSpecFor(2, 7);
+  const IndexSpec b = IndexSpecFor(2, 7 + kIndexSpecCount);
+  EXPECT_EQ(std::tie(a.key_type, a.value_type, a.mode), std::tie(b.key_type, b.value_type, b.mode));
+}
+
+TEST(OpsTest, IndexValuesHaveTheirTypeAndTheEdges) {
+  for (int t = 0; t < kIndexTypeCount; ++t) {
+    const IndexType type = static_cast<IndexType>(t);
+    std::set<std::string> printed;
+    for (int pick = 0; pick < kIndexValuePicks; ++pick) {
+      const IndexValue v = IndexValueFor(type, pick);
+      EXPECT_EQ(TypeOf(v), type);
+      EXPECT_TRUE(SameIndexValue(v, IndexValueFor(type, pick + kIndexValuePicks)));
+      printed.insert(IndexValueText(v));
+    }
+    EXPECT_GE(printed.size(), 9u) << IndexTypeName(type);  // u8 repeats a few
+    EXPECT_NE(OtherIndexType(type, t), type);
+  }
+  // Strings and bytes: the limit and one over it, only at picks 14 and 15.
+  for (IndexType type : {IndexType::kString, IndexType::kBytes}) {
+    for (int pick = 0; pick < kIndexValuePicks; ++pick) {
+      const size_t size = IndexValueSize(IndexValueFor(type, pick));
+      EXPECT_EQ(size > 512, pick == 15);
+      if (pick == 14) {
+        EXPECT_EQ(size, 512u);
+      }
+    }
+  }
+  // Floats: -0.0 and NaN among the ordinary picks, and two NaNs that are one key.
+  const auto f64 = [](int pick) { return std::get<double>(IndexValueFor(IndexType::kF64, pick)); };
+  EXPECT_TRUE(std::signbit(f64(4)) && f64(4) == 0);
+  EXPECT_TRUE(std::isnan(f64(6)));
+  EXPECT_TRUE(std::isnan(f64(14)) && std::signbit(f64(14)));
+  EXPECT_TRUE(
+      SameIndexValue(IndexValueFor(IndexType::kF32, 6), IndexValueFor(IndexType::kF32, 14)));
+  // 128-bit values beyond 64 bits.
+  EXPECT_GT(std::get<u128>(IndexValueFor(IndexType::kU128, 13)), u128{~uint64_t{0}});
+  EXPECT_LT(std::get<i128>(IndexValueFor(IndexType::kI128, 12)), i128{INT64_MIN});
+}
+
+TEST(OpsTest, IndexArgsRoundTrip) {
+  for (int arg = 0; arg < 2048; ++arg) {
+    const IndexArgs args = DecodeIndexArgs(arg);
+    EXPECT_EQ(EncodeIndexArgs(args), EncodeIndexArgs(DecodeIndexArgs(EncodeIndexArgs(args))));
+  }
+  IndexArgs args;
+  args.wrong_key_type = true;
+  args.typed = true;
+  args.to = IndexBound::Kind::kExcluded;
+  args.direction = Direction::kBackward;
+  args.limit = 3;
+  const IndexArgs back = DecodeIndexArgs(EncodeIndexArgs(args));
+  EXPECT_TRUE(back.wrong_key_type);
+  EXPECT_FALSE(back.wrong_value_type);
+  EXPECT_FALSE(back.with_value);
+  EXPECT_TRUE(back.typed);
+  EXPECT_EQ(back.from, IndexBound::Kind::kUnbounded);
+  EXPECT_EQ(back.to, IndexBound::Kind::kExcluded);
+  EXPECT_EQ(back.direction, Direction::kBackward);
+  EXPECT_EQ(back.limit, 3);
+}
+
+TEST(OpsTest, PreludeCreatesTwoIndexes) {
+  const std::vector<Op> ops = Prelude(123);
+  ASSERT_EQ(ops.size(), 6u);
+  EXPECT_EQ(ops[3].kind, OpKind::kCreateIndex);
+  EXPECT_EQ(ops[3].arg, 123);
+  EXPECT_EQ(IndexName(ops[3].index), "i0");
+  EXPECT_EQ(ops[4].kind, OpKind::kCreateIndex);
+  EXPECT_EQ(IndexName(ops[4].index), "i1");
+  EXPECT_EQ(ops.back().kind, OpKind::kCommit);
 }
 
 TEST(OpsTest, BeginStrategy) {
@@ -127,6 +260,8 @@ TEST(OpsTest, DecodeOpsIsDeterministicAndInRange) {
   EXPECT_EQ(ops, DecodeOps(data.data(), data.size()));
   EXPECT_EQ(ops.size(), 256u);
   std::set<OpKind> kinds;
+  std::set<int> picks;
+  bool wrong_type = false;
   bool too_big = false;
   bool long_tx_id = false;
   bool multi_page = false;
@@ -145,7 +280,23 @@ TEST(OpsTest, DecodeOpsIsDeterministicAndInRange) {
       multi_page |= op.bytes.size() > 4096;
     }
     if (op.kind == OpKind::kBegin) long_tx_id |= op.bytes.size() > 512;
+    EXPECT_GE(op.index, 0);
+    EXPECT_LT(op.index, kIndexNameCount);
+    if (op.kind == OpKind::kCreateIndex) {
+      EXPECT_GE(op.arg, 0);
+      EXPECT_LT(op.arg, kIndexSpecCount);
+    }
+    if (op.kind == OpKind::kPut || op.kind == OpKind::kGet || op.kind == OpKind::kRange) {
+      EXPECT_GE(op.key, 0);
+      EXPECT_LT(op.key, kIndexValuePicks);
+      EXPECT_EQ(op.arg, EncodeIndexArgs(DecodeIndexArgs(op.arg)));
+      picks.insert(op.key);
+      const IndexArgs args = DecodeIndexArgs(op.arg);
+      wrong_type |= args.wrong_key_type || args.wrong_value_type;
+    }
   }
+  EXPECT_GE(picks.size(), 10u);
+  (void)wrong_type;
   EXPECT_GE(kinds.size(), 15u);
   EXPECT_TRUE(multi_page);
   (void)too_big;

@@ -8,7 +8,8 @@
 namespace persy::internal {
 namespace {
 
-constexpr uint32_t kBlobVersion = 1;
+// Version 1 had no indexes; it is still read (as a catalog without indexes).
+constexpr uint32_t kBlobVersion = 2;
 constexpr size_t kChunkHeader = 12;  // [u64 next][u32 length]
 constexpr size_t kChunkCapacity = kPageBodySize - kChunkHeader;
 
@@ -46,6 +47,13 @@ class Reader {
 
 }  // namespace
 
+const IndexMeta* Catalog::FindIndexById(uint32_t id) const {
+  for (const auto& [name, meta] : indexes) {
+    if (meta.id == id) return &meta;
+  }
+  return nullptr;
+}
+
 const SegmentMeta* Catalog::FindById(uint32_t id) const {
   for (const auto& [name, meta] : segments) {
     if (meta.id == id) return &meta;
@@ -70,6 +78,19 @@ std::string EncodeCatalog(const Catalog& catalog) {
     u16(static_cast<uint16_t>(name.size()));
     out.append(name);
   }
+  u32(catalog.next_index_id);
+  u32(static_cast<uint32_t>(catalog.indexes.size()));
+  for (const auto& [name, meta] : catalog.indexes) {
+    u32(meta.id);
+    out.push_back(static_cast<char>(meta.key_type));
+    out.push_back(static_cast<char>(meta.value_type));
+    out.push_back(static_cast<char>(meta.mode));
+    out.push_back(0);
+    u64(meta.root.root);
+    u32(meta.root.height);
+    u16(static_cast<uint16_t>(name.size()));
+    out.append(name);
+  }
   return out;
 }
 
@@ -77,7 +98,9 @@ absl::StatusOr<Catalog> DecodeCatalog(std::string_view blob, PageId root) {
   Reader r(blob);
   uint32_t version = 0, count = 0;
   Catalog catalog;
-  if (!r.U32(version) || version != kBlobVersion) return Malformed(root, "unknown version");
+  if (!r.U32(version) || (version != 1 && version != kBlobVersion)) {
+    return Malformed(root, "unknown version");
+  }
   if (!r.U32(catalog.next_segment_id) || !r.U32(count)) return Malformed(root, "truncated");
   for (uint32_t i = 0; i < count; ++i) {
     SegmentMeta meta;
@@ -91,6 +114,32 @@ absl::StatusOr<Catalog> DecodeCatalog(std::string_view blob, PageId root) {
     if (meta.id == 0 || meta.id >= catalog.next_segment_id || name.empty() ||
         !catalog.segments.emplace(std::move(name), meta).second) {
       return Malformed(root, "inconsistent segment entry");
+    }
+  }
+  if (version >= 2) {
+    if (!r.U32(catalog.next_index_id) || !r.U32(count)) return Malformed(root, "truncated");
+    for (uint32_t i = 0; i < count; ++i) {
+      IndexMeta meta;
+      std::string types;
+      uint16_t name_size = 0;
+      std::string name;
+      if (!r.U32(meta.id) || !r.Bytes(4, types) || !r.U64(meta.root.root) ||
+          !r.U32(meta.root.height) || !r.U16(name_size) || !r.Bytes(name_size, name)) {
+        return Malformed(root, "truncated index entry");
+      }
+      const auto key_type = static_cast<uint8_t>(types[0]);
+      const auto value_type = static_cast<uint8_t>(types[1]);
+      const auto mode = static_cast<uint8_t>(types[2]);
+      meta.key_type = static_cast<IndexType>(key_type);
+      meta.value_type = static_cast<IndexType>(value_type);
+      meta.mode = static_cast<ValueMode>(mode);
+      if (meta.id == 0 || meta.id >= catalog.next_index_id || name.empty() ||
+          key_type >= kIndexTypeCount || value_type >= kIndexTypeCount ||
+          mode > static_cast<uint8_t>(ValueMode::kCluster) || types[3] != 0 ||
+          (meta.root.root == 0) != (meta.root.height == 0) ||
+          !catalog.indexes.emplace(std::move(name), meta).second) {
+        return Malformed(root, "inconsistent index entry");
+      }
     }
   }
   if (!r.done()) return Malformed(root, "trailing bytes");

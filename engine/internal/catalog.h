@@ -3,9 +3,13 @@
 //
 // Format (docs/format.md, "Catalog"): the catalog is one blob spread over the chain; each page's
 // body is [u64 next page (0 = end)][u32 bytes in this page][bytes]. The blob:
-//   [u32 blob version = 1][u32 next segment id][u32 segment count]
+//   [u32 blob version = 2][u32 next segment id][u32 segment count]
 //   per segment: [u32 id][u64 next record number][u64 address root][u32 height]
 //                [u64 tail page][u16 name length][name]
+//   [u32 next index id][u32 index count]
+//   per index:   [u32 id][u8 key type][u8 value type][u8 value mode][u8 zero][u64 root page]
+//                [u32 height][u16 name length][name]
+// A version 1 blob (before indexes) ends after the segments; it reads as having no index.
 // Thread-safety: Catalog is a plain value; the functions need the caller's commit lock to write.
 
 #ifndef ENGINE_INTERNAL_CATALOG_H_
@@ -19,7 +23,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/index.h"
 #include "engine/internal/allocator.h"
+#include "engine/internal/index_tree.h"
 #include "engine/internal/page.h"
 #include "engine/internal/page_delta.h"
 #include "engine/internal/record_store.h"
@@ -33,13 +39,26 @@ struct SegmentMeta {
   SegmentRoot root;
 };
 
+struct IndexMeta {
+  uint32_t id = 0;
+  IndexType key_type = IndexType::kU64;
+  IndexType value_type = IndexType::kU64;
+  ValueMode mode = ValueMode::kReplace;
+  IndexRoot root;
+};
+
 struct Catalog {
   // Segment ids below this were handed to committed creates; never reissued.
   uint32_t next_segment_id = 1;
   std::map<std::string, SegmentMeta> segments;  // by name
+  // Index ids below this were handed to committed creates; never reissued.
+  uint32_t next_index_id = 1;
+  std::map<std::string, IndexMeta> indexes;  // by name
 
   // The segment with this id, if any.
   const SegmentMeta* FindById(uint32_t id) const;
+  // The index with this id, if any.
+  const IndexMeta* FindIndexById(uint32_t id) const;
 };
 
 // Serialization of the blob; Decode returns kDataLoss naming `root` on anything malformed.

@@ -37,6 +37,16 @@ Catalog CatalogOf(int segments, size_t name_size) {
     catalog.segments[absl::StrCat(std::string(name_size, 'n'), i)] = meta;
   }
   catalog.next_segment_id = static_cast<uint32_t>(segments + 5);
+  for (int i = 0; i < segments; ++i) {
+    IndexMeta meta;
+    meta.id = static_cast<uint32_t>(i + 2);
+    meta.key_type = static_cast<IndexType>(i % kIndexTypeCount);
+    meta.value_type = static_cast<IndexType>((i + 3) % kIndexTypeCount);
+    meta.mode = static_cast<ValueMode>(i % 3);
+    meta.root = i == 0 ? IndexRoot{} : IndexRoot{static_cast<PageId>(300 + i), 1u + i};
+    catalog.indexes[absl::StrCat(std::string(name_size, 'i'), i)] = meta;
+  }
+  catalog.next_index_id = static_cast<uint32_t>(segments + 7);
   return catalog;
 }
 
@@ -48,6 +58,15 @@ bool Same(const Catalog& a, const Catalog& b) {
     auto it = b.segments.find(name);
     if (it == b.segments.end() || it->second.id != meta.id ||
         it->second.next_number != meta.next_number || !(it->second.root == meta.root)) {
+      return false;
+    }
+  }
+  if (a.next_index_id != b.next_index_id || a.indexes.size() != b.indexes.size()) return false;
+  for (const auto& [name, meta] : a.indexes) {
+    auto it = b.indexes.find(name);
+    if (it == b.indexes.end() || it->second.id != meta.id ||
+        it->second.key_type != meta.key_type || it->second.value_type != meta.value_type ||
+        it->second.mode != meta.mode || !(it->second.root == meta.root)) {
       return false;
     }
   }
@@ -73,6 +92,33 @@ TEST(CatalogTest, MalformedBlobsAreDataLoss) {
   Catalog bad = CatalogOf(2, 4);
   bad.next_segment_id = 1;  // ids must lie below the counter
   EXPECT_EQ(DecodeCatalog(EncodeCatalog(bad), 3).status().code(), absl::StatusCode::kDataLoss);
+  bad = CatalogOf(2, 4);
+  bad.next_index_id = 2;
+  EXPECT_EQ(DecodeCatalog(EncodeCatalog(bad), 3).status().code(), absl::StatusCode::kDataLoss);
+  bad = CatalogOf(2, 4);
+  bad.indexes.begin()->second.key_type = static_cast<IndexType>(kIndexTypeCount);
+  EXPECT_EQ(DecodeCatalog(EncodeCatalog(bad), 3).status().code(), absl::StatusCode::kDataLoss);
+  bad = CatalogOf(2, 4);
+  bad.indexes.begin()->second.mode = static_cast<ValueMode>(3);
+  EXPECT_EQ(DecodeCatalog(EncodeCatalog(bad), 3).status().code(), absl::StatusCode::kDataLoss);
+  bad = CatalogOf(2, 4);
+  bad.indexes.begin()->second.root = IndexRoot{0, 2};
+  EXPECT_EQ(DecodeCatalog(EncodeCatalog(bad), 3).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A version 1 catalog (written before indexes existed) reads as one without indexes.
+TEST(CatalogTest, VersionOneHasNoIndexes) {
+  Catalog catalog = CatalogOf(3, 4);
+  catalog.indexes.clear();
+  catalog.next_index_id = 1;
+  std::string blob = EncodeCatalog(catalog);
+  blob.resize(blob.size() - 8);  // the index counter and count
+  PutU32(blob.data(), 1);
+  absl::StatusOr<Catalog> decoded = DecodeCatalog(blob, 3);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(Same(*decoded, catalog));
+  PutU32(blob.data(), 3);
+  EXPECT_EQ(DecodeCatalog(blob, 3).status().code(), absl::StatusCode::kDataLoss);
 }
 
 // The chain grows and shrinks with the catalog, its first page never moves, and the pages it

@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "engine/internal/api_errors.h"
 #include "engine/internal/commit_record.h"
+#include "engine/internal/index_commit.h"
 #include "engine/internal/journal_format.h"
 #include "engine/internal/tx_state.h"
 
@@ -15,14 +16,25 @@ namespace {
 
 constexpr size_t kMinCacheBytes = 64 << 10;
 
-// An upper bound of the journal pages a commit of `tx` needs: every record may touch its data
-// or overflow pages, an address page and a bitmap page, all journaled as whole images.
+// An estimate of the journal pages a commit of `tx` needs, to make room before building it:
+// small records share data pages and index entries share leaves, so a page per 32 records or 16
+// index changes, plus the overflow pages of big records and a few pages per structure. Too
+// little costs one rebuild of the commit (Commit measures the real need); too much would start
+// allocation groups the journal never uses, growing the file.
 uint64_t JournalPagesFor(const TxState& tx) {
-  uint64_t pages = 8 + 2 * tx.created().size();
+  const TxIndexes& indexes = tx.indexes();
+  uint64_t pages = 8 + 2 * tx.created().size() + 2 * indexes.created().size() +
+                   4 * (tx.dropped().size() + indexes.dropped().size());
   for (const auto& [id, records] : tx.writes()) {
+    pages += 2 + records.size() / 32;
     for (const auto& [number, write] : records) {
-      pages += 4 + (write.bytes.has_value() ? write.bytes->size() / 3000 : 0);
+      if (write.bytes.has_value()) pages += write.bytes->size() / 3000;
     }
+  }
+  for (const auto& [id, changes] : indexes.changes()) {
+    uint64_t ops = 0;
+    for (const auto& [key, key_ops] : changes.ops) ops += key_ops.size();
+    pages += 2 + ops / 16;
   }
   // A page image and its id take a little more than a page of journal.
   return pages + pages / 16 + 2;
@@ -186,6 +198,7 @@ absl::Status Engine::Recover() {
   {
     std::lock_guard<std::mutex> counters(counter_mu_);
     next_segment_id_ = catalog_.next_segment_id;
+    next_index_id_ = catalog_.next_index_id;
   }
   // A checkpoint makes the recovered state the file's state and gives every later frame a new
   // epoch, so that stale frames past the journal's end can never be taken for new ones.
@@ -221,6 +234,11 @@ uint32_t Engine::AllocateSegmentId() {
   return next_segment_id_++;
 }
 
+uint32_t Engine::AllocateIndexId() {
+  std::lock_guard<std::mutex> counters(counter_mu_);
+  return next_index_id_++;
+}
+
 uint64_t Engine::AllocateRecordNumber(uint32_t segment_id) {
   std::lock_guard<std::mutex> counters(counter_mu_);
   auto it = next_number_.find(segment_id);
@@ -249,6 +267,23 @@ absl::StatusOr<std::optional<uint64_t>> Engine::NextCommitted(const SegmentMeta&
                                                               uint64_t from) {
   PageDelta delta(&cache_);
   absl::StatusOr<std::optional<uint64_t>> next = NextRecord(delta, segment.root, from);
+  if (!next.ok()) return IoErrorFrom(next.status());
+  return next;
+}
+
+absl::StatusOr<std::vector<std::string>> Engine::CommittedIndexValues(const IndexMeta& index,
+                                                                      std::string_view key) {
+  PageDelta delta(&cache_);
+  absl::StatusOr<std::vector<std::string>> values = ValuesOf(delta, index.root, key);
+  if (!values.ok()) return IoErrorFrom(values.status());
+  return values;
+}
+
+absl::StatusOr<std::optional<KeyValues>> Engine::CommittedIndexKey(const IndexMeta& index,
+                                                                   const Probe& from,
+                                                                   Direction direction) {
+  PageDelta delta(&cache_);
+  absl::StatusOr<std::optional<KeyValues>> next = NextKey(delta, index.root, from, direction);
   if (!next.ok()) return IoErrorFrom(next.status());
   return next;
 }
@@ -333,6 +368,7 @@ absl::Status Engine::Validate(const TxState& tx, PageDelta& delta) const {
                        absl::StrCat("segment ", id, " was dropped meanwhile"));
     }
   }
+  if (absl::Status s = ValidateIndexNames(tx.indexes(), catalog_); !s.ok()) return s;
   for (const auto& [id, records] : tx.writes()) {
     if (created_here(id)) continue;
     const SegmentMeta* meta = catalog_.FindById(id);
@@ -347,7 +383,6 @@ absl::Status Engine::Validate(const TxState& tx, PageDelta& delta) const {
       }
     }
   }
-  if (tx.strategy() == TxStrategy::kLastWriterWins) return absl::OkStatus();
   auto check = [&](const std::map<RecordId, uint32_t>& versions) -> absl::Status {
     for (const auto& [rid, seen] : versions) {
       const SegmentMeta* meta = catalog_.FindById(rid.segment());
@@ -366,9 +401,13 @@ absl::Status Engine::Validate(const TxState& tx, PageDelta& delta) const {
     }
     return absl::OkStatus();
   };
-  if (absl::Status s = check(tx.write_versions()); !s.ok()) return s;
-  if (tx.strategy() == TxStrategy::kVersionOnRead) return check(tx.read_versions());
-  return absl::OkStatus();
+  if (tx.strategy() != TxStrategy::kLastWriterWins) {
+    if (absl::Status s = check(tx.write_versions()); !s.ok()) return s;
+  }
+  if (tx.strategy() == TxStrategy::kVersionOnRead) {
+    if (absl::Status s = check(tx.read_versions()); !s.ok()) return s;
+  }
+  return ValidateIndexKeys(tx.indexes(), tx.strategy(), catalog_, delta);
 }
 
 absl::Status Engine::Apply(const TxState& tx, PageDelta& delta, Catalog& catalog) {
@@ -410,6 +449,7 @@ absl::Status Engine::Apply(const TxState& tx, PageDelta& delta, Catalog& catalog
       if (!s.ok()) return s;
     }
   }
+  if (absl::Status s = ApplyIndexes(tx.indexes(), delta, allocator_, catalog); !s.ok()) return s;
   return WriteCatalog(delta, allocator_, header_.catalog_root, catalog);
 }
 
@@ -486,7 +526,7 @@ absl::Status Engine::Commit(const TxState& tx) {
   }
   if (absl::Status s = WriteState(); !s.ok()) return s;
   if (tx.created().empty() && tx.dropped().empty() && tx.writes().empty() &&
-      tx.highest_inserted().empty()) {
+      tx.highest_inserted().empty() && !tx.indexes().has_writes()) {
     // Nothing to make durable, but what it read may still have to be checked.
     PageDelta view(&cache_);
     return Validate(tx, view);
@@ -604,6 +644,19 @@ absl::Status Engine::CheckIntegrity() {
     }
     for (PageId id : pages) {
       if (absl::Status s = claim(id, absl::StrCat("segment \"", name, "\"")); !s.ok()) return s;
+    }
+  }
+  for (const auto& [name, meta] : catalog_.indexes) {
+    std::vector<PageId> pages;
+    absl::StatusOr<IndexTreeStats> stats = CheckIndexTree(view, meta.root, &pages);
+    if (!stats.ok()) {
+      const absl::Status error = IoErrorFrom(stats.status());
+      if (ErrorOf(error) != Error::kDataLoss) return error;
+      return MakeError(Error::kDataLoss,
+                       absl::StrCat("index \"", name, "\": ", error.message()));
+    }
+    for (PageId id : pages) {
+      if (absl::Status s = claim(id, absl::StrCat("index \"", name, "\"")); !s.ok()) return s;
     }
   }
   absl::StatusOr<uint64_t> file_pages = file_->PageCount();

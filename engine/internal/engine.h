@@ -28,6 +28,7 @@
 #include "engine/internal/allocator.h"
 #include "engine/internal/catalog.h"
 #include "engine/internal/file_header.h"
+#include "engine/internal/index_tree.h"
 #include "engine/internal/journal.h"
 #include "engine/internal/page_cache.h"
 #include "engine/internal/page_file.h"
@@ -66,6 +67,7 @@ class Engine {
   // For transactions: id counters (never reissued while open; see docs/format.md).
   uint32_t AllocateSegmentId();
   uint64_t AllocateRecordNumber(uint32_t segment_id);
+  uint32_t AllocateIndexId();
 
   // Committed state for a transaction's reads. REQUIRES: the caller holds SharedLock().
   std::shared_lock<std::shared_mutex> SharedLock() const;
@@ -74,6 +76,13 @@ class Engine {
                                                           uint64_t number);
   absl::StatusOr<std::optional<uint64_t>> NextCommitted(const SegmentMeta& segment,
                                                         uint64_t from);
+  // The committed values of `key` (encoded) in `index`, in order.
+  absl::StatusOr<std::vector<std::string>> CommittedIndexValues(const IndexMeta& index,
+                                                                std::string_view key);
+  // The nearest committed key after `from` (forward) or before it (backward) with its values.
+  absl::StatusOr<std::optional<KeyValues>> CommittedIndexKey(const IndexMeta& index,
+                                                             const Probe& from,
+                                                             Direction direction);
 
   // Validates and commits `tx` (Transaction::Commit's contract).
   absl::Status Commit(const TxState& tx);
@@ -126,6 +135,7 @@ class Engine {
   mutable std::mutex counter_mu_;
   // State below is protected by counter_mu_.
   uint32_t next_segment_id_ = 1;
+  uint32_t next_index_id_ = 1;
   std::map<uint32_t, uint64_t> next_number_;  // by segment id; absent: from the catalog or 1
   absl::Status failed_;                         // the first write failure, or Close
 };

@@ -45,9 +45,10 @@ enum class PageType : uint16_t {
   kCatalog = 4,
   kData = 5,
   kOverflow = 6,
-  kIndex = 7,  // reserved for index nodes (a later format version)
+  kIndexLeaf = 7,     // an index B+-tree leaf (index_node.h)
   kAddressLeaf = 8,   // a record store address-table leaf (record_store.h)
   kAddressInner = 9,  // a record store address-table inner page
+  kIndexInner = 10,   // an index B+-tree inner node (index_node.h)
 };
 
 // A page's bytes. Aligned so that the buffer can be handed to O_DIRECT I/O one day.

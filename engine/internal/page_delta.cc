@@ -22,6 +22,21 @@ absl::StatusOr<const PageBuf*> PageDelta::Read(PageId id) {
 
 absl::StatusOr<const PageBuf*> PageDelta::ReadCommitted(PageId id) { return Committed(id); }
 
+absl::Status PageDelta::ReadInto(PageId id, PageBuf* out) {
+  if (auto it = pages_.find(id); it != pages_.end()) {
+    *out = it->second;
+    return absl::OkStatus();
+  }
+  if (auto it = committed_.find(id); it != committed_.end()) {
+    *out = *it->second;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::shared_ptr<const PageBuf>> image = source_->Get(id);
+  if (!image.ok()) return image.status();
+  *out = **image;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PageBuf*> PageDelta::Write(PageId id) {
   if (auto it = pages_.find(id); it != pages_.end()) return &it->second;
   absl::StatusOr<const PageBuf*> image = Committed(id);

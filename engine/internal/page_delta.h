@@ -46,6 +46,10 @@ class PageDelta {
   // delta frees: were the commit to fail, that page would still be live).
   [[nodiscard]] absl::StatusOr<const PageBuf*> ReadCommitted(PageId id);
 
+  // Copies the page as Read would return it into `*out`, without holding the committed image:
+  // for walks over a whole structure (integrity checks), whose memory must not grow with it.
+  [[nodiscard]] absl::Status ReadInto(PageId id, PageBuf* out);
+
   // A private, writable copy of the page, copied from the committed image on first use.
   // Later Reads return it.
   [[nodiscard]] absl::StatusOr<PageBuf*> Write(PageId id);

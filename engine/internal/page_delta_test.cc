@@ -97,6 +97,26 @@ TEST(PageDeltaTest, ReadSeesOwnWrites) {
   EXPECT_EQ(source.gets(5), 1);
 }
 
+// ReadInto gives what Read would, but holds nothing: reading again goes to the source.
+TEST(PageDeltaTest, ReadIntoCopiesWithoutHolding) {
+  FakeSource source;
+  source.Put(5, PageType::kData, 'a');
+  source.Put(6, PageType::kData, 'b');
+  PageDelta delta(&source);
+  PageBuf out;
+  ASSERT_TRUE(delta.ReadInto(5, &out).ok());
+  EXPECT_EQ(out.body()[0], 'a');
+  ASSERT_TRUE(delta.ReadInto(5, &out).ok());
+  EXPECT_EQ(source.gets(5), 2) << "the image was not held";
+  absl::StatusOr<PageBuf*> copy = delta.Write(6);
+  ASSERT_TRUE(copy.ok());
+  (*copy)->body()[0] = 'q';
+  ASSERT_TRUE(delta.ReadInto(6, &out).ok());
+  EXPECT_EQ(out.body()[0], 'q') << "the private copy wins";
+  source.Fail(7, absl::DataLossError("bad"));
+  EXPECT_EQ(delta.ReadInto(7, &out).code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(PageDeltaTest, ReadCommittedIgnoresThePrivateCopy) {
   FakeSource source;
   source.Put(5, PageType::kData, 'a');

@@ -8,23 +8,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/internal/status_macros.h"
 
 namespace persy::internal {
 namespace {
 
-// Debian's Abseil has no status macros (STYLE.md).
-#define RS_RETURN_IF_ERROR(expr)                                               \
-  do {                                                                         \
-    if (absl::Status rs_status_ = (expr); !rs_status_.ok()) return rs_status_; \
-  } while (0)
-#define RS_CONCAT_INNER(a, b) a##b
-#define RS_CONCAT(a, b) RS_CONCAT_INNER(a, b)
-#define RS_ASSIGN_OR_RETURN(lhs, expr) \
-  RS_ASSIGN_OR_RETURN_IMPL(RS_CONCAT(rs_statusor_, __LINE__), lhs, expr)
-#define RS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                             \
-  if (!tmp.ok()) return tmp.status();            \
-  lhs = std::move(*tmp)
 
 // ---- Layout (docs/format.md, "Records") ----
 
@@ -66,7 +54,8 @@ const char* TypeName(PageType type) {
     case PageType::kCatalog: return "catalog";
     case PageType::kData: return "data";
     case PageType::kOverflow: return "overflow";
-    case PageType::kIndex: return "index";
+    case PageType::kIndexLeaf: return "index leaf";
+    case PageType::kIndexInner: return "index inner";
     case PageType::kAddressLeaf: return "address leaf";
     case PageType::kAddressInner: return "address inner";
   }
@@ -98,9 +87,9 @@ absl::Status CheckType(PageId id, const PageBuf& page, PageType want, PageId fro
 // Page `id`, linked from page `from` (0: the segment root), which must be of type `want`.
 absl::StatusOr<const PageBuf*> ReadTyped(PageDelta& delta, PageId id, PageType want,
                                          PageId from) {
-  RS_RETURN_IF_ERROR(CheckLink(id, from));
-  RS_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
-  RS_RETURN_IF_ERROR(CheckType(id, *page, want, from));
+  PERSY_RETURN_IF_ERROR(CheckLink(id, from));
+  PERSY_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
+  PERSY_RETURN_IF_ERROR(CheckType(id, *page, want, from));
   return page;
 }
 
@@ -110,7 +99,7 @@ struct NewPage {
 };
 
 absl::StatusOr<NewPage> AllocatePage(PageDelta& delta, Allocator& alloc, PageType type) {
-  RS_ASSIGN_OR_RETURN(PageId id, alloc.Allocate(delta));
+  PERSY_ASSIGN_OR_RETURN(PageId id, alloc.Allocate(delta));
   PageBuf* page = delta.Fresh(id);
   PutU16(page->data() + 16, static_cast<uint16_t>(type));
   return NewPage{id, page};
@@ -219,7 +208,7 @@ struct Found {
 // The entry of `number`, if it is used.
 absl::StatusOr<std::optional<Found>> Lookup(PageDelta& delta, const SegmentRoot& root,
                                             uint64_t number) {
-  RS_RETURN_IF_ERROR(CheckRoot(root));
+  PERSY_RETURN_IF_ERROR(CheckRoot(root));
   if (number == 0 || root.height == 0 || !Covers(root.height, number)) return std::nullopt;
   Found found;
   Path& path = found.path;
@@ -227,7 +216,7 @@ absl::StatusOr<std::optional<Found>> Lookup(PageDelta& delta, const SegmentRoot&
   PageId id = root.address_root;
   PageId from = 0;
   for (uint32_t level = root.height; level >= 2; --level) {
-    RS_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kAddressInner, from));
+    PERSY_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kAddressInner, from));
     const uint64_t i = ChildIndex(number, level);
     path.ids[root.height - level] = id;
     path.index[root.height - level] = i;
@@ -236,10 +225,10 @@ absl::StatusOr<std::optional<Found>> Lookup(PageDelta& delta, const SegmentRoot&
     from = id;
     id = child;
   }
-  RS_ASSIGN_OR_RETURN(const PageBuf* leaf, ReadTyped(delta, id, PageType::kAddressLeaf, from));
+  PERSY_ASSIGN_OR_RETURN(const PageBuf* leaf, ReadTyped(delta, id, PageType::kAddressLeaf, from));
   path.ids[root.height - 1] = id;
   path.index[root.height - 1] = number % kLeafEntries;
-  RS_ASSIGN_OR_RETURN(found.entry, DecodeEntry(id, *leaf, path.entry()));
+  PERSY_ASSIGN_OR_RETURN(found.entry, DecodeEntry(id, *leaf, path.entry()));
   if (!found.entry.used()) return std::nullopt;
   return found;
 }
@@ -248,10 +237,10 @@ absl::StatusOr<std::optional<Found>> Lookup(PageDelta& delta, const SegmentRoot&
 // needed.
 absl::StatusOr<PageId> EnsureLeaf(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
                                   uint64_t number) {
-  RS_RETURN_IF_ERROR(CheckRoot(root));
+  PERSY_RETURN_IF_ERROR(CheckRoot(root));
   if (root.height == 0) {
     const uint32_t height = HeightFor(number);
-    RS_ASSIGN_OR_RETURN(
+    PERSY_ASSIGN_OR_RETURN(
         NewPage page,
         AllocatePage(delta, alloc, height == 1 ? PageType::kAddressLeaf : PageType::kAddressInner));
     root.address_root = page.id;
@@ -259,7 +248,7 @@ absl::StatusOr<PageId> EnsureLeaf(PageDelta& delta, Allocator& alloc, SegmentRoo
   }
   while (!Covers(root.height, number)) {
     // Unreachable past kMaxAddressHeight: a tree of that height covers every number.
-    RS_ASSIGN_OR_RETURN(NewPage page, AllocatePage(delta, alloc, PageType::kAddressInner));
+    PERSY_ASSIGN_OR_RETURN(NewPage page, AllocatePage(delta, alloc, PageType::kAddressInner));
     PutU64(page.page->body(), root.address_root);
     root.address_root = page.id;
     ++root.height;
@@ -267,22 +256,22 @@ absl::StatusOr<PageId> EnsureLeaf(PageDelta& delta, Allocator& alloc, SegmentRoo
   PageId id = root.address_root;
   PageId from = 0;
   for (uint32_t level = root.height; level >= 2; --level) {
-    RS_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kAddressInner, from));
+    PERSY_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kAddressInner, from));
     const uint64_t i = ChildIndex(number, level);
     PageId child = GetU64(page->body() + i * 8);
     if (child == 0) {
-      RS_ASSIGN_OR_RETURN(NewPage fresh,
+      PERSY_ASSIGN_OR_RETURN(NewPage fresh,
                           AllocatePage(delta, alloc,
                                        level == 2 ? PageType::kAddressLeaf
                                                   : PageType::kAddressInner));
-      RS_ASSIGN_OR_RETURN(PageBuf* parent, delta.Write(id));
+      PERSY_ASSIGN_OR_RETURN(PageBuf* parent, delta.Write(id));
       PutU64(parent->body() + i * 8, fresh.id);
       child = fresh.id;
     }
     from = id;
     id = child;
   }
-  RS_RETURN_IF_ERROR(ReadTyped(delta, id, PageType::kAddressLeaf, from).status());
+  PERSY_RETURN_IF_ERROR(ReadTyped(delta, id, PageType::kAddressLeaf, from).status());
   return id;
 }
 
@@ -293,18 +282,18 @@ absl::Status ClearEntry(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
     const PageId id = path.ids[d];
     const size_t width = d + 1 == path.depth ? kEntrySize : 8;
     const size_t at = path.index[d] * width;
-    RS_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
+    PERSY_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
     // Empty once this entry or link is cleared?
     const char* body = page->body();
     const bool empty =
         std::all_of(body, body + at, [](char c) { return c == 0; }) &&
         std::all_of(body + at + width, body + kPageBodySize, [](char c) { return c == 0; });
     if (!empty) {
-      RS_ASSIGN_OR_RETURN(PageBuf* w, delta.Write(id));
+      PERSY_ASSIGN_OR_RETURN(PageBuf* w, delta.Write(id));
       std::memset(w->body() + at, 0, width);
       return absl::OkStatus();
     }
-    RS_RETURN_IF_ERROR(alloc.Free(delta, id));
+    PERSY_RETURN_IF_ERROR(alloc.Free(delta, id));
     if (d == 0) {
       root.address_root = 0;
       root.height = 0;
@@ -314,7 +303,7 @@ absl::Status ClearEntry(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
 }
 
 absl::Status WriteEntry(PageDelta& delta, const Path& path, const Entry& e) {
-  RS_ASSIGN_OR_RETURN(PageBuf* leaf, delta.Write(path.leaf()));
+  PERSY_ASSIGN_OR_RETURN(PageBuf* leaf, delta.Write(path.leaf()));
   EncodeEntry(*leaf, path.entry(), e);
   return absl::OkStatus();
 }
@@ -375,7 +364,7 @@ absl::StatusOr<Extent> SlotExtent(PageId id, const PageBuf& page, uint64_t slot,
 // Checks the whole page: header, every slot in bounds, no two records overlapping, the last
 // slot in use. A page that passes can be changed safely.
 absl::Status CheckDataPage(PageId id, const PageBuf& page) {
-  RS_RETURN_IF_ERROR(CheckDataHeader(id, page));
+  PERSY_RETURN_IF_ERROR(CheckDataHeader(id, page));
   const size_t count = SlotCount(page);
   std::vector<Extent> live;
   live.reserve(count);
@@ -387,7 +376,7 @@ absl::Status CheckDataPage(PageId id, const PageBuf& page) {
       }
       continue;
     }
-    RS_ASSIGN_OR_RETURN(Extent e, SlotExtent(id, page, slot, id));
+    PERSY_ASSIGN_OR_RETURN(Extent e, SlotExtent(id, page, slot, id));
     live.push_back(e);
   }
   std::sort(live.begin(), live.end(), [](const Extent& a, const Extent& b) {
@@ -521,15 +510,15 @@ struct Location {
 absl::StatusOr<Location> PlaceSmall(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
                                     absl::string_view bytes) {
   if (root.tail_page != 0) {
-    RS_ASSIGN_OR_RETURN(const PageBuf* tail,
+    PERSY_ASSIGN_OR_RETURN(const PageBuf* tail,
                         ReadTyped(delta, root.tail_page, PageType::kData, 0));
-    RS_RETURN_IF_ERROR(CheckDataPageForChange(delta, root.tail_page, *tail));
+    PERSY_RETURN_IF_ERROR(CheckDataPageForChange(delta, root.tail_page, *tail));
     if (Fits(*tail, bytes.size())) {
-      RS_ASSIGN_OR_RETURN(PageBuf* w, delta.Write(root.tail_page));
+      PERSY_ASSIGN_OR_RETURN(PageBuf* w, delta.Write(root.tail_page));
       return Location{root.tail_page, AddRecord(*w, bytes)};
     }
   }
-  RS_ASSIGN_OR_RETURN(NewPage page, AllocatePage(delta, alloc, PageType::kData));
+  PERSY_ASSIGN_OR_RETURN(NewPage page, AllocatePage(delta, alloc, PageType::kData));
   InitDataPage(*page.page);
   root.tail_page = page.id;
   return Location{page.id, AddRecord(*page.page, bytes)};
@@ -537,10 +526,10 @@ absl::StatusOr<Location> PlaceSmall(PageDelta& delta, Allocator& alloc, SegmentR
 
 // The data page of a small record's entry, checked for a change, with the record's slot checked.
 absl::StatusOr<const PageBuf*> ReadRecordPage(PageDelta& delta, const Found& found) {
-  RS_ASSIGN_OR_RETURN(const PageBuf* page,
+  PERSY_ASSIGN_OR_RETURN(const PageBuf* page,
                       ReadTyped(delta, found.entry.page, PageType::kData, found.path.leaf()));
-  RS_RETURN_IF_ERROR(CheckDataPageForChange(delta, found.entry.page, *page));
-  RS_RETURN_IF_ERROR(
+  PERSY_RETURN_IF_ERROR(CheckDataPageForChange(delta, found.entry.page, *page));
+  PERSY_RETURN_IF_ERROR(
       SlotExtent(found.entry.page, *page, found.entry.slot, found.path.leaf()).status());
   return page;
 }
@@ -554,7 +543,7 @@ absl::Status FreeDataPage(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
 
 absl::Status FreeDataPageIfEmpty(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
                                  PageId id) {
-  RS_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
+  PERSY_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
   if (SlotCount(*page) != 0) return absl::OkStatus();
   return FreeDataPage(delta, alloc, root, id);
 }
@@ -562,11 +551,11 @@ absl::Status FreeDataPageIfEmpty(PageDelta& delta, Allocator& alloc, SegmentRoot
 // Removes a small record from its data page, freeing the page (unwritten) if it empties.
 absl::Status RemoveSmall(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
                          const Found& found) {
-  RS_ASSIGN_OR_RETURN(const PageBuf* page, ReadRecordPage(delta, found));
+  PERSY_ASSIGN_OR_RETURN(const PageBuf* page, ReadRecordPage(delta, found));
   size_t live = 0;
   for (size_t slot = 0; slot < SlotCount(*page); ++slot) live += SlotOffset(*page, slot) != 0;
   if (live == 1) return FreeDataPage(delta, alloc, root, found.entry.page);
-  RS_ASSIGN_OR_RETURN(PageBuf* w, delta.Write(found.entry.page));
+  PERSY_ASSIGN_OR_RETURN(PageBuf* w, delta.Write(found.entry.page));
   RemoveRecord(*w, found.entry.slot);
   return absl::OkStatus();
 }
@@ -585,7 +574,7 @@ absl::Status WalkChain(PageDelta& delta, PageId first, PageId from, std::string*
       return absl::DataLossError(
           absl::StrCat("page ", first, ": overflow chain longer than the largest record"));
     }
-    RS_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kOverflow, from));
+    PERSY_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kOverflow, from));
     const PageId next = GetU64(page->body());
     const size_t count = GetU32(page->body() + 8);
     if (count == 0 || count > kOverflowPayload || (next != 0 && count != kOverflowPayload)) {
@@ -616,12 +605,12 @@ absl::Status WalkChain(PageDelta& delta, PageId first, PageId from, std::string*
 
 absl::StatusOr<std::vector<PageId>> ChainPages(PageDelta& delta, PageId first, PageId from) {
   std::vector<PageId> pages;
-  RS_RETURN_IF_ERROR(WalkChain(delta, first, from, nullptr, &pages));
+  PERSY_RETURN_IF_ERROR(WalkChain(delta, first, from, nullptr, &pages));
   return pages;
 }
 
 absl::Status FreePages(PageDelta& delta, Allocator& alloc, const std::vector<PageId>& pages) {
-  for (PageId id : pages) RS_RETURN_IF_ERROR(alloc.Free(delta, id));
+  for (PageId id : pages) PERSY_RETURN_IF_ERROR(alloc.Free(delta, id));
   return absl::OkStatus();
 }
 
@@ -635,10 +624,10 @@ absl::StatusOr<PageId> WriteChain(PageDelta& delta, Allocator& alloc, absl::stri
   for (size_t i = 0; i < n; ++i) {
     if (i < reuse.size()) {
       ids[i] = reuse[i];
-      RS_ASSIGN_OR_RETURN(bufs[i], delta.Write(reuse[i]));
+      PERSY_ASSIGN_OR_RETURN(bufs[i], delta.Write(reuse[i]));
       std::memset(bufs[i]->body(), 0, kPageBodySize);
     } else {
-      RS_ASSIGN_OR_RETURN(NewPage page, AllocatePage(delta, alloc, PageType::kOverflow));
+      PERSY_ASSIGN_OR_RETURN(NewPage page, AllocatePage(delta, alloc, PageType::kOverflow));
       ids[i] = page.id;
       bufs[i] = page.page;
     }
@@ -651,7 +640,7 @@ absl::StatusOr<PageId> WriteChain(PageDelta& delta, Allocator& alloc, absl::stri
     PutU32(body + 8, static_cast<uint32_t>(count));
     std::memcpy(body + kOverflowHeaderSize, bytes.data() + at, count);
   }
-  for (size_t i = n; i < reuse.size(); ++i) RS_RETURN_IF_ERROR(alloc.Free(delta, reuse[i]));
+  for (size_t i = n; i < reuse.size(); ++i) PERSY_RETURN_IF_ERROR(alloc.Free(delta, reuse[i]));
   return ids[0];
 }
 
@@ -672,21 +661,21 @@ absl::StatusOr<std::optional<uint64_t>> FindFrom(PageDelta& delta, PageId id, Pa
                                                  uint32_t level, uint64_t base,
                                                  uint64_t from) {
   if (level == 1) {
-    RS_ASSIGN_OR_RETURN(const PageBuf* leaf, ReadTyped(delta, id, PageType::kAddressLeaf, parent));
+    PERSY_ASSIGN_OR_RETURN(const PageBuf* leaf, ReadTyped(delta, id, PageType::kAddressLeaf, parent));
     for (uint64_t i = from - base; i < kLeafEntries; ++i) {
-      RS_ASSIGN_OR_RETURN(Entry e, DecodeEntry(id, *leaf, i));
+      PERSY_ASSIGN_OR_RETURN(Entry e, DecodeEntry(id, *leaf, i));
       if (e.used() && base + i != 0) return base + i;
     }
     return std::nullopt;
   }
-  RS_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kAddressInner, parent));
+  PERSY_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kAddressInner, parent));
   const uint64_t span = Span(level - 1);
   for (uint64_t i = (from - base) / span; i < kInnerChildren; ++i) {
     if (i > (UINT64_MAX - base) / span) break;  // numbers past 2^64-1
     const PageId child = GetU64(page->body() + i * 8);
     if (child == 0) continue;
     const uint64_t child_base = base + i * span;
-    RS_ASSIGN_OR_RETURN(std::optional<uint64_t> r,
+    PERSY_ASSIGN_OR_RETURN(std::optional<uint64_t> r,
                         FindFrom(delta, child, id, level - 1, child_base,
                                  std::max(from, child_base)));
     if (r.has_value()) return r;
@@ -713,40 +702,40 @@ struct Collector {
 
   absl::Status AddDataPage(PageId id, PageId from) {
     if (slot_refs.count(id) != 0) return absl::OkStatus();
-    RS_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kData, from));
-    RS_RETURN_IF_ERROR(CheckDataPage(id, *page));
+    PERSY_ASSIGN_OR_RETURN(const PageBuf* page, ReadTyped(delta, id, PageType::kData, from));
+    PERSY_RETURN_IF_ERROR(CheckDataPage(id, *page));
     if (SlotCount(*page) == 0) {
       return absl::DataLossError(absl::StrCat("page ", id, ": empty data page"));
     }
-    RS_RETURN_IF_ERROR(AddPage(id));
+    PERSY_RETURN_IF_ERROR(AddPage(id));
     slot_refs[id].assign(SlotCount(*page), 0);
     return absl::OkStatus();
   }
 
   absl::Status Walk(PageId id, PageId parent, uint32_t level, uint64_t base) {
-    RS_RETURN_IF_ERROR(CheckLink(id, parent));
-    RS_RETURN_IF_ERROR(AddPage(id));
+    PERSY_RETURN_IF_ERROR(CheckLink(id, parent));
+    PERSY_RETURN_IF_ERROR(AddPage(id));
     if (level == 1) {
-      RS_ASSIGN_OR_RETURN(const PageBuf* leaf,
+      PERSY_ASSIGN_OR_RETURN(const PageBuf* leaf,
                           ReadTyped(delta, id, PageType::kAddressLeaf, parent));
       if (BodyIsZero(*leaf)) {
         return absl::DataLossError(absl::StrCat("page ", id, ": empty address leaf"));
       }
       for (uint64_t i = 0; i < kLeafEntries; ++i) {
-        RS_ASSIGN_OR_RETURN(Entry e, DecodeEntry(id, *leaf, i));
+        PERSY_ASSIGN_OR_RETURN(Entry e, DecodeEntry(id, *leaf, i));
         if (!e.used()) continue;
         if (base + i == 0) {
           return absl::DataLossError(absl::StrCat("page ", id, ": record number 0 is in use"));
         }
         if (e.overflow()) {
           std::vector<PageId> chain;
-          RS_RETURN_IF_ERROR(WalkChain(delta, e.page, id, nullptr, &chain));
-          for (PageId p : chain) RS_RETURN_IF_ERROR(AddPage(p));
+          PERSY_RETURN_IF_ERROR(WalkChain(delta, e.page, id, nullptr, &chain));
+          for (PageId p : chain) PERSY_RETURN_IF_ERROR(AddPage(p));
           continue;
         }
-        RS_RETURN_IF_ERROR(AddDataPage(e.page, id));
-        RS_ASSIGN_OR_RETURN(const PageBuf* data, delta.Read(e.page));
-        RS_RETURN_IF_ERROR(SlotExtent(e.page, *data, e.slot, id).status());
+        PERSY_RETURN_IF_ERROR(AddDataPage(e.page, id));
+        PERSY_ASSIGN_OR_RETURN(const PageBuf* data, delta.Read(e.page));
+        PERSY_RETURN_IF_ERROR(SlotExtent(e.page, *data, e.slot, id).status());
         if (++slot_refs[e.page][e.slot] > 1) {
           return absl::DataLossError(absl::StrCat("page ", e.page, ": slot ", e.slot,
                                                   " is claimed by two records"));
@@ -754,7 +743,7 @@ struct Collector {
       }
       return absl::OkStatus();
     }
-    RS_ASSIGN_OR_RETURN(const PageBuf* page,
+    PERSY_ASSIGN_OR_RETURN(const PageBuf* page,
                         ReadTyped(delta, id, PageType::kAddressInner, parent));
     if (BodyIsZero(*page)) {
       return absl::DataLossError(absl::StrCat("page ", id, ": empty address page"));
@@ -767,7 +756,7 @@ struct Collector {
         return absl::DataLossError(
             absl::StrCat("page ", id, ": child ", i, " lies past the largest record number"));
       }
-      RS_RETURN_IF_ERROR(Walk(child, id, level - 1, base + i * span));
+      PERSY_RETURN_IF_ERROR(Walk(child, id, level - 1, base + i * span));
     }
     return absl::OkStatus();
   }
@@ -775,7 +764,7 @@ struct Collector {
   // Every live slot must be some record's.
   absl::Status CheckNoOrphans() {
     for (const auto& [id, refs] : slot_refs) {
-      RS_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
+      PERSY_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
       for (size_t slot = 0; slot < refs.size(); ++slot) {
         if (SlotOffset(*page, slot) != 0 && refs[slot] == 0) {
           return absl::DataLossError(absl::StrCat(
@@ -791,20 +780,20 @@ struct Collector {
 
 absl::StatusOr<std::optional<RecordInfo>> ReadRecord(PageDelta& delta, const SegmentRoot& root,
                                                      uint64_t number) {
-  RS_ASSIGN_OR_RETURN(std::optional<Found> found, Lookup(delta, root, number));
+  PERSY_ASSIGN_OR_RETURN(std::optional<Found> found, Lookup(delta, root, number));
   if (!found.has_value()) return std::nullopt;
   RecordInfo info;
   info.version = found->entry.version;
   if (found->entry.overflow()) {
-    RS_RETURN_IF_ERROR(
+    PERSY_RETURN_IF_ERROR(
         WalkChain(delta, found->entry.page, found->path.leaf(), &info.bytes, nullptr));
     return info;
   }
   // Only this slot's bounds are checked: a read needs no more to stay inside the page.
-  RS_ASSIGN_OR_RETURN(const PageBuf* page,
+  PERSY_ASSIGN_OR_RETURN(const PageBuf* page,
                       ReadTyped(delta, found->entry.page, PageType::kData, found->path.leaf()));
-  RS_RETURN_IF_ERROR(CheckDataHeader(found->entry.page, *page));
-  RS_ASSIGN_OR_RETURN(Extent e,
+  PERSY_RETURN_IF_ERROR(CheckDataHeader(found->entry.page, *page));
+  PERSY_ASSIGN_OR_RETURN(Extent e,
                       SlotExtent(found->entry.page, *page, found->entry.slot, found->path.leaf()));
   info.bytes.assign(page->body() + e.offset, e.length);
   return info;
@@ -812,7 +801,7 @@ absl::StatusOr<std::optional<RecordInfo>> ReadRecord(PageDelta& delta, const Seg
 
 absl::StatusOr<std::optional<uint32_t>> RecordVersion(PageDelta& delta, const SegmentRoot& root,
                                                       uint64_t number) {
-  RS_ASSIGN_OR_RETURN(std::optional<Found> found, Lookup(delta, root, number));
+  PERSY_ASSIGN_OR_RETURN(std::optional<Found> found, Lookup(delta, root, number));
   if (!found.has_value()) return std::nullopt;
   return found->entry.version;
 }
@@ -820,8 +809,8 @@ absl::StatusOr<std::optional<uint32_t>> RecordVersion(PageDelta& delta, const Se
 absl::Status InsertRecord(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
                           uint64_t number, absl::string_view bytes) {
   if (number == 0) return absl::InvalidArgumentError("record number 0 is never used");
-  RS_RETURN_IF_ERROR(CheckSize(bytes));
-  RS_ASSIGN_OR_RETURN(std::optional<Found> existing, Lookup(delta, root, number));
+  PERSY_RETURN_IF_ERROR(CheckSize(bytes));
+  PERSY_ASSIGN_OR_RETURN(std::optional<Found> existing, Lookup(delta, root, number));
   if (existing.has_value()) {
     return absl::FailedPreconditionError(absl::StrCat("record ", number, " already exists"));
   }
@@ -829,23 +818,23 @@ absl::Status InsertRecord(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
   e.flags = kEntryUsed;
   e.version = 1;
   if (bytes.size() <= kMaxInlineSize) {
-    RS_ASSIGN_OR_RETURN(Location loc, PlaceSmall(delta, alloc, root, bytes));
+    PERSY_ASSIGN_OR_RETURN(Location loc, PlaceSmall(delta, alloc, root, bytes));
     e.page = loc.page;
     e.slot = loc.slot;
   } else {
-    RS_ASSIGN_OR_RETURN(e.page, WriteChain(delta, alloc, bytes, {}));
+    PERSY_ASSIGN_OR_RETURN(e.page, WriteChain(delta, alloc, bytes, {}));
     e.flags |= kEntryOverflow;
   }
-  RS_ASSIGN_OR_RETURN(PageId leaf_id, EnsureLeaf(delta, alloc, root, number));
-  RS_ASSIGN_OR_RETURN(PageBuf* leaf, delta.Write(leaf_id));
+  PERSY_ASSIGN_OR_RETURN(PageId leaf_id, EnsureLeaf(delta, alloc, root, number));
+  PERSY_ASSIGN_OR_RETURN(PageBuf* leaf, delta.Write(leaf_id));
   EncodeEntry(*leaf, number % kLeafEntries, e);
   return absl::OkStatus();
 }
 
 absl::Status UpdateRecord(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
                           uint64_t number, absl::string_view bytes) {
-  RS_RETURN_IF_ERROR(CheckSize(bytes));
-  RS_ASSIGN_OR_RETURN(std::optional<Found> found, Lookup(delta, root, number));
+  PERSY_RETURN_IF_ERROR(CheckSize(bytes));
+  PERSY_ASSIGN_OR_RETURN(std::optional<Found> found, Lookup(delta, root, number));
   if (!found.has_value()) return absl::NotFoundError(absl::StrCat("record ", number, " not found"));
   const Entry old = found->entry;
   if (old.version == UINT32_MAX) {
@@ -857,12 +846,12 @@ absl::Status UpdateRecord(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
   if (bytes.size() <= kMaxInlineSize) {
     bool placed = false;
     if (old.overflow()) {
-      RS_ASSIGN_OR_RETURN(std::vector<PageId> chain,
+      PERSY_ASSIGN_OR_RETURN(std::vector<PageId> chain,
                           ChainPages(delta, old.page, found->path.leaf()));
-      RS_RETURN_IF_ERROR(FreePages(delta, alloc, chain));
+      PERSY_RETURN_IF_ERROR(FreePages(delta, alloc, chain));
     } else {
-      RS_RETURN_IF_ERROR(ReadRecordPage(delta, *found).status());
-      RS_ASSIGN_OR_RETURN(PageBuf* page, delta.Write(old.page));
+      PERSY_RETURN_IF_ERROR(ReadRecordPage(delta, *found).status());
+      PERSY_ASSIGN_OR_RETURN(PageBuf* page, delta.Write(old.page));
       if (ReplaceRecord(*page, old.slot, bytes)) {
         placed = true;
       } else {
@@ -870,23 +859,23 @@ absl::Status UpdateRecord(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
       }
     }
     if (!placed) {
-      RS_ASSIGN_OR_RETURN(Location loc, PlaceSmall(delta, alloc, root, bytes));
+      PERSY_ASSIGN_OR_RETURN(Location loc, PlaceSmall(delta, alloc, root, bytes));
       e.page = loc.page;
       e.slot = loc.slot;
       e.flags = kEntryUsed;
       // The old page may be left empty: a record alone in a page whose directory is long (free
       // slots before it) may not have room to grow there. (If it was the tail, the record went
       // back into it.)
-      if (!old.overflow()) RS_RETURN_IF_ERROR(FreeDataPageIfEmpty(delta, alloc, root, old.page));
+      if (!old.overflow()) PERSY_RETURN_IF_ERROR(FreeDataPageIfEmpty(delta, alloc, root, old.page));
     }
   } else {
     std::vector<PageId> reuse;
     if (old.overflow()) {
-      RS_ASSIGN_OR_RETURN(reuse, ChainPages(delta, old.page, found->path.leaf()));
+      PERSY_ASSIGN_OR_RETURN(reuse, ChainPages(delta, old.page, found->path.leaf()));
     } else {
-      RS_RETURN_IF_ERROR(RemoveSmall(delta, alloc, root, *found));
+      PERSY_RETURN_IF_ERROR(RemoveSmall(delta, alloc, root, *found));
     }
-    RS_ASSIGN_OR_RETURN(e.page, WriteChain(delta, alloc, bytes, reuse));
+    PERSY_ASSIGN_OR_RETURN(e.page, WriteChain(delta, alloc, bytes, reuse));
     e.slot = 0;
     e.flags = kEntryUsed | kEntryOverflow;
   }
@@ -895,27 +884,27 @@ absl::Status UpdateRecord(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
 
 absl::Status DeleteRecord(PageDelta& delta, Allocator& alloc, SegmentRoot& root,
                           uint64_t number) {
-  RS_ASSIGN_OR_RETURN(std::optional<Found> found, Lookup(delta, root, number));
+  PERSY_ASSIGN_OR_RETURN(std::optional<Found> found, Lookup(delta, root, number));
   if (!found.has_value()) return absl::NotFoundError(absl::StrCat("record ", number, " not found"));
   if (found->entry.overflow()) {
-    RS_ASSIGN_OR_RETURN(std::vector<PageId> chain,
+    PERSY_ASSIGN_OR_RETURN(std::vector<PageId> chain,
                         ChainPages(delta, found->entry.page, found->path.leaf()));
-    RS_RETURN_IF_ERROR(FreePages(delta, alloc, chain));
+    PERSY_RETURN_IF_ERROR(FreePages(delta, alloc, chain));
   } else {
-    RS_RETURN_IF_ERROR(RemoveSmall(delta, alloc, root, *found));
+    PERSY_RETURN_IF_ERROR(RemoveSmall(delta, alloc, root, *found));
   }
   return ClearEntry(delta, alloc, root, found->path);
 }
 
 absl::Status DropSegmentPages(PageDelta& delta, Allocator& alloc, const SegmentRoot& root) {
   std::vector<PageId> pages;
-  RS_RETURN_IF_ERROR(CollectSegmentPages(delta, root, &pages));
+  PERSY_RETURN_IF_ERROR(CollectSegmentPages(delta, root, &pages));
   return FreePages(delta, alloc, pages);
 }
 
 absl::StatusOr<std::optional<uint64_t>> NextRecord(PageDelta& delta, const SegmentRoot& root,
                                                    uint64_t from) {
-  RS_RETURN_IF_ERROR(CheckRoot(root));
+  PERSY_RETURN_IF_ERROR(CheckRoot(root));
   if (from == 0) from = 1;
   if (root.height == 0 || !Covers(root.height, from)) return std::nullopt;
   return FindFrom(delta, root.address_root, 0, root.height, 0, from);
@@ -923,17 +912,17 @@ absl::StatusOr<std::optional<uint64_t>> NextRecord(PageDelta& delta, const Segme
 
 absl::Status CollectSegmentPages(PageDelta& delta, const SegmentRoot& root,
                                  std::vector<PageId>* pages) {
-  RS_RETURN_IF_ERROR(CheckRoot(root));
+  PERSY_RETURN_IF_ERROR(CheckRoot(root));
   Collector c{delta, pages, {}, {}};
-  if (root.tail_page != 0) RS_RETURN_IF_ERROR(c.AddDataPage(root.tail_page, 0));
-  if (root.height != 0) RS_RETURN_IF_ERROR(c.Walk(root.address_root, 0, root.height, 0));
+  if (root.tail_page != 0) PERSY_RETURN_IF_ERROR(c.AddDataPage(root.tail_page, 0));
+  if (root.height != 0) PERSY_RETURN_IF_ERROR(c.Walk(root.address_root, 0, root.height, 0));
   return c.CheckNoOrphans();
 }
 
-#undef RS_RETURN_IF_ERROR
+#undef PERSY_RETURN_IF_ERROR
 #undef RS_CONCAT_INNER
 #undef RS_CONCAT
-#undef RS_ASSIGN_OR_RETURN
-#undef RS_ASSIGN_OR_RETURN_IMPL
+#undef PERSY_ASSIGN_OR_RETURN
+#undef PERSY_ASSIGN_OR_RETURN_IMPL
 
 }  // namespace persy::internal

@@ -25,51 +25,19 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/internal/allocator.h"
+#include "engine/internal/map_page_source.h"
 #include "engine/internal/page_delta.h"
 #include "tools/test_seed.h"
 
 namespace persy::internal {
 namespace {
 
-absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-::testing::AssertionResult IsOk(const char* text, const absl::Status& s) {
-  if (s.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << text << ": " << s;
-}
-// Streamable, like every gtest assertion.
-#define ASSERT_OK(expr) ASSERT_PRED_FORMAT1(IsOk, StatusOf(expr))
-#define EXPECT_OK(expr) EXPECT_PRED_FORMAT1(IsOk, StatusOf(expr))
-
 #define TEST_RETURN_IF_ERROR(expr)                               \
   do {                                                           \
     if (absl::Status s_ = StatusOf(expr); !s_.ok()) return s_;   \
   } while (0)
 
-// Committed pages in a map; a page not in it is past the end of the file (all zero).
-class MapSource : public PageSource {
- public:
-  absl::StatusOr<std::shared_ptr<const PageBuf>> Get(PageId id) override {
-    ++gets_;
-    auto it = pages_.find(id);
-    if (it == pages_.end()) return std::make_shared<const PageBuf>();
-    if (absl::Status s = VerifyPage(id, *it->second); !s.ok()) return s;
-    return it->second;
-  }
-
-  void Put(PageId id, const PageBuf& page) { pages_[id] = std::make_shared<const PageBuf>(page); }
-  const PageBuf& At(PageId id) const { return *pages_.at(id); }
-  PageId MaxPage() const { return pages_.empty() ? 0 : pages_.rbegin()->first; }
-  uint64_t gets() const { return gets_; }
-
- private:
-  std::map<PageId, std::shared_ptr<const PageBuf>> pages_;
-  uint64_t gets_ = 0;
-};
+using MapSource = MapPageSource;
 
 struct Rec {
   std::string bytes;

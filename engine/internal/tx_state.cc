@@ -38,7 +38,8 @@ absl::Status RecordNotFound(RecordId id) {
 TxState::TxState(Engine* engine, const TxOptions& options)
     : engine_(engine),
       strategy_(options.strategy.value_or(engine->config().strategy)),
-      transaction_id_(options.transaction_id) {}
+      transaction_id_(options.transaction_id),
+      indexes_(engine, strategy_) {}
 
 absl::Status TxState::CheckLive() const {
   if (finished_) {
@@ -257,6 +258,53 @@ absl::Status TxState::Rollback() {
   if (absl::Status s = CheckLive(); !s.ok()) return s;
   finished_ = true;
   return absl::OkStatus();
+}
+
+absl::Status TxState::CreateIndex(std::string_view name, IndexType key_type,
+                                  IndexType value_type, ValueMode mode) {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  return indexes_.Create(name, key_type, value_type, mode);
+}
+
+absl::Status TxState::DropIndex(std::string_view name) {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  return indexes_.Drop(name);
+}
+
+absl::StatusOr<bool> TxState::ExistsIndex(std::string_view name) {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  return indexes_.Exists(name);
+}
+
+absl::StatusOr<std::vector<IndexInfo>> TxState::ListIndexes() {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  return indexes_.List();
+}
+
+absl::Status TxState::Put(std::string_view index, const IndexValue& key,
+                          const IndexValue& value) {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  return indexes_.Put(index, key, value);
+}
+
+absl::Status TxState::Remove(std::string_view index, const IndexValue& key,
+                             const std::optional<IndexValue>& value) {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  return indexes_.Remove(index, key, value);
+}
+
+absl::StatusOr<std::vector<IndexValue>> TxState::Get(std::string_view index,
+                                                     const IndexValue& key,
+                                                     std::optional<IndexType> value_type) {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  return indexes_.Get(index, key, value_type);
+}
+
+absl::Status TxState::Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                            Direction direction, std::optional<IndexType> key_type,
+                            std::optional<IndexType> value_type, const RangeFn& fn) {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  return indexes_.Range(index, from, to, direction, key_type, value_type, fn);
 }
 
 }  // namespace persy::internal

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/internal/tx_indexes.h"
 #include "engine/persy.h"
 
 namespace persy::internal {
@@ -48,6 +49,21 @@ class TxState {
   absl::Status Commit();
   absl::Status Rollback();
 
+  // Indexes (tx_indexes.h), after the TransactionFinished check.
+  absl::Status CreateIndex(std::string_view name, IndexType key_type, IndexType value_type,
+                           ValueMode mode);
+  absl::Status DropIndex(std::string_view name);
+  absl::StatusOr<bool> ExistsIndex(std::string_view name);
+  absl::StatusOr<std::vector<IndexInfo>> ListIndexes();
+  absl::Status Put(std::string_view index, const IndexValue& key, const IndexValue& value);
+  absl::Status Remove(std::string_view index, const IndexValue& key,
+                      const std::optional<IndexValue>& value);
+  absl::StatusOr<std::vector<IndexValue>> Get(std::string_view index, const IndexValue& key,
+                                              std::optional<IndexType> value_type);
+  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                     Direction direction, std::optional<IndexType> key_type,
+                     std::optional<IndexType> value_type, const RangeFn& fn);
+
   // For Engine::Commit.
   const std::string& transaction_id() const { return transaction_id_; }
   TxStrategy strategy() const { return strategy_; }
@@ -59,6 +75,7 @@ class TxState {
   // By segment id, the highest record number this transaction's inserts received, even if it
   // deleted the record again: a commit raises the segment's counter past it.
   const std::map<uint32_t, uint64_t>& highest_inserted() const { return highest_inserted_; }
+  const TxIndexes& indexes() const { return indexes_; }
 
  private:
   // The segment `name` as this transaction sees it: its id, and its committed metadata if it
@@ -92,6 +109,7 @@ class TxState {
   std::map<RecordId, uint32_t> write_versions_;  // committed version at the first write
   std::map<RecordId, uint32_t> read_versions_;   // committed version at the first read
   std::map<uint32_t, uint64_t> highest_inserted_;
+  TxIndexes indexes_;
 };
 
 }  // namespace persy::internal
