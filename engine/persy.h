@@ -18,7 +18,8 @@
 // validated against what committed meanwhile (see Transaction::Commit and TxStrategy).
 //
 // Thread-safety: a Persy handle is safe for concurrent use by multiple threads, each running its
-// own transactions. A Transaction is only accessed by one thread at a time.
+// own transactions. A Transaction is only accessed by one thread at a time. Commits from many
+// threads at once are made durable together, with one sync per group (group commit).
 //
 // One process at a time: opening a file that is open elsewhere (another handle, in this process
 // or another) fails with AlreadyInUse.

@@ -119,16 +119,16 @@ template <typename Visit>
 bool Allocator::ForEachFree(uint64_t group, const PageBuf* a, const PageBuf* b, uint64_t end,
                             Visit visit) const {
   const PageId base = group * kGroupPages;
-  auto reserved = reserved_.lower_bound(base);
+  auto masks = reserved_words_.find(group);
+  const std::vector<uint64_t>* reserved = masks == reserved_words_.end() ? nullptr : &masks->second;
   for (size_t w = 0; w < kWords && w * 64 < end; ++w) {
-    for (uint64_t free = ~(Word(a, w) | Word(b, w)); free != 0; free &= free - 1) {
+    const uint64_t taken = Word(a, w) | Word(b, w) | (reserved != nullptr ? (*reserved)[w] : 0);
+    for (uint64_t free = ~taken; free != 0; free &= free - 1) {
       const uint64_t offset = w * 64 + static_cast<uint64_t>(std::countr_zero(free));
       if (offset >= end) return false;
       const PageId id = base + offset;
       // Only a group that does not exist leaves these bits clear.
       if (id < 2 || IsBitmapPage(id)) continue;
-      while (reserved != reserved_.end() && *reserved < id) ++reserved;
-      if (reserved != reserved_.end() && *reserved == id) continue;
       if (visit(id)) return true;
     }
   }
@@ -180,8 +180,23 @@ absl::Status Allocator::Free(PageDelta& delta, PageId id) {
   return absl::OkStatus();
 }
 
+void Allocator::Reserve(PageId id) {
+  if (!reserved_.insert(id).second) return;
+  std::vector<uint64_t>& words = reserved_words_[id / kGroupPages];
+  words.resize(kWords, 0);
+  const uint64_t offset = id % kGroupPages;
+  words[offset / 64] |= uint64_t{1} << (offset % 64);
+}
+
 void Allocator::Unreserve(PageId id) {
-  if (reserved_.erase(id) != 0) Freed(id);
+  if (reserved_.erase(id) == 0) return;
+  auto words = reserved_words_.find(id / kGroupPages);
+  const uint64_t offset = id % kGroupPages;
+  words->second[offset / 64] &= ~(uint64_t{1} << (offset % 64));
+  if (std::all_of(words->second.begin(), words->second.end(), [](uint64_t w) { return w == 0; })) {
+    reserved_words_.erase(words);
+  }
+  Freed(id);
 }
 
 void Allocator::Freed(PageId id) { hint_ = std::min(hint_, id / kGroupPages); }
@@ -239,7 +254,7 @@ absl::StatusOr<PageId> Allocator::ReserveForJournal(PageDelta& delta) {
         " must be committed before a journal page may lie past its bitmap page ",
         BitmapPageOf(scan.stop_group)));
   }
-  reserved_.insert(scan.first);
+  Reserve(scan.first);
   return scan.first;
 }
 

@@ -165,20 +165,33 @@ TEST(CommitRecordTest, RoundTripAndDamage) {
     SealPage(id, PageType::kData, 9, page);
     pages[id] = page;
   }
-  const std::string payload = EncodeCommitRecord("tx-42", pages);
+  const std::string payload = EncodeCommitRecord({"tx-42", "", "tx-7"}, pages);
   absl::StatusOr<CommitRecord> record = DecodeCommitRecord(payload);
   ASSERT_TRUE(record.ok()) << record.status();
-  EXPECT_EQ(record->transaction_id, "tx-42");
+  EXPECT_EQ(record->transaction_ids, (std::vector<std::string>{"tx-42", "", "tx-7"}));
   ASSERT_EQ(record->pages.size(), 3u);
   EXPECT_EQ(record->pages[0].first, 3u);  // in id order
   EXPECT_EQ(record->pages[2].second.body()[0], 12);
-  for (size_t cut : {0ul, 1ul, 6ul, payload.size() - 1}) {
+  for (size_t cut = 0; cut < 30; ++cut) {
     EXPECT_EQ(DecodeCommitRecord(payload.substr(0, cut)).status().code(),
-              absl::StatusCode::kDataLoss);
+              absl::StatusCode::kDataLoss) << cut;
   }
+  EXPECT_EQ(DecodeCommitRecord(payload.substr(0, payload.size() - 1)).status().code(),
+            absl::StatusCode::kDataLoss);
   std::string damaged = payload;
   damaged[payload.size() - 100] ^= 1;  // inside the last image
   EXPECT_EQ(DecodeCommitRecord(damaged).status().code(), absl::StatusCode::kDataLoss);
+  // A type 1 record (one transaction, before group commit) still reads.
+  std::string single(1, static_cast<char>(kSingleCommitRecordType));
+  char buf[4];
+  PutU32(buf, 5);
+  single.append(buf, 4);
+  single.append("tx-99");
+  single.append(payload.substr(payload.size() - 4 - 3 * (8 + kPageSize)));
+  record = DecodeCommitRecord(single);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->transaction_ids, std::vector<std::string>{"tx-99"});
+  EXPECT_EQ(record->pages.size(), 3u);
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
-// The commit record: the journal payload of one committed transaction (docs/format.md).
+// The commit record: the journal payload of one commit (docs/format.md), which holds one
+// transaction or, under group commit, several committed together.
 //
-//   [u8 type = 1][u32 transaction id length][transaction id]
+//   [u8 type = 2][u32 transaction count] then per transaction: [u32 id length][id]
 //   [u32 page count] then per page: [u64 page id][4096-byte sealed page image]
+//
+// Type 1 (before group commit) had one transaction: [u8 1][u32 id length][id], then the pages
+// as above; it is still read.
 //
 // Recovery applies the images in order; each image must verify as the page it claims to be.
 // Thread-safety: pure functions.
@@ -20,14 +24,15 @@
 
 namespace persy::internal {
 
-inline constexpr uint8_t kCommitRecordType = 1;
+inline constexpr uint8_t kSingleCommitRecordType = 1;
+inline constexpr uint8_t kCommitRecordType = 2;
 
 struct CommitRecord {
-  std::string transaction_id;
+  std::vector<std::string> transaction_ids;  // of the transactions committed, in commit order
   std::vector<std::pair<PageId, PageBuf>> pages;
 };
 
-std::string EncodeCommitRecord(absl::string_view transaction_id,
+std::string EncodeCommitRecord(const std::vector<std::string>& transaction_ids,
                                const std::map<PageId, PageBuf>& pages);
 
 // kDataLoss if the payload is malformed or an image does not verify as its page.

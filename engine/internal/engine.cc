@@ -1,6 +1,7 @@
 #include "engine/internal/engine.h"
 
 #include <algorithm>
+#include <deque>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -340,11 +341,12 @@ absl::StatusOr<std::vector<SegmentInfo>> Engine::ListSegments() {
   return out;
 }
 
-absl::Status Engine::Validate(const TxState& tx, PageDelta& delta) const {
+absl::Status Engine::Validate(const TxState& tx, const Catalog& catalog,
+                              PageDelta& delta) const {
   for (const auto& [name, id] : tx.created()) {
-    auto committed = catalog_.segments.find(name);
+    auto committed = catalog.segments.find(name);
     // A name this transaction freed by dropping its committed segment may be created again.
-    if (committed != catalog_.segments.end() &&
+    if (committed != catalog.segments.end() &&
         tx.dropped().count(committed->second.id) == 0) {
       return MakeError(Error::kSegmentAlreadyExists,
                        absl::StrCat("segment \"", std::string(name), "\" was created meanwhile"));
@@ -357,21 +359,21 @@ absl::Status Engine::Validate(const TxState& tx, PageDelta& delta) const {
     return false;
   };
   for (const auto& [id, name] : tx.dropped()) {
-    if (catalog_.FindById(id) == nullptr) {
+    if (catalog.FindById(id) == nullptr) {
       return MakeError(Error::kSegmentNotFound,
                        absl::StrCat("segment \"", std::string(name), "\" was dropped meanwhile"));
     }
   }
   for (const auto& [id, records] : tx.writes()) {
-    if (!created_here(id) && catalog_.FindById(id) == nullptr) {
+    if (!created_here(id) && catalog.FindById(id) == nullptr) {
       return MakeError(Error::kSegmentNotFound,
                        absl::StrCat("segment ", id, " was dropped meanwhile"));
     }
   }
-  if (absl::Status s = ValidateIndexNames(tx.indexes(), catalog_); !s.ok()) return s;
+  if (absl::Status s = ValidateIndexNames(tx.indexes(), catalog); !s.ok()) return s;
   for (const auto& [id, records] : tx.writes()) {
     if (created_here(id)) continue;
-    const SegmentMeta* meta = catalog_.FindById(id);
+    const SegmentMeta* meta = catalog.FindById(id);
     for (const auto& [number, write] : records) {
       if (write.inserted) continue;
       absl::StatusOr<std::optional<uint32_t>> version = RecordVersion(delta, meta->root, number);
@@ -385,7 +387,7 @@ absl::Status Engine::Validate(const TxState& tx, PageDelta& delta) const {
   }
   auto check = [&](const std::map<RecordId, uint32_t>& versions) -> absl::Status {
     for (const auto& [rid, seen] : versions) {
-      const SegmentMeta* meta = catalog_.FindById(rid.segment());
+      const SegmentMeta* meta = catalog.FindById(rid.segment());
       std::optional<uint32_t> now;
       if (meta != nullptr) {
         absl::StatusOr<std::optional<uint32_t>> version =
@@ -407,7 +409,7 @@ absl::Status Engine::Validate(const TxState& tx, PageDelta& delta) const {
   if (tx.strategy() == TxStrategy::kVersionOnRead) {
     if (absl::Status s = check(tx.read_versions()); !s.ok()) return s;
   }
-  return ValidateIndexKeys(tx.indexes(), tx.strategy(), catalog_, delta);
+  return ValidateIndexKeys(tx.indexes(), tx.strategy(), catalog, delta);
 }
 
 absl::Status Engine::Apply(const TxState& tx, PageDelta& delta, Catalog& catalog) {
@@ -481,10 +483,11 @@ absl::Status Engine::DropFreedPages(PageDelta& delta) {
   return absl::OkStatus();
 }
 
-absl::Status Engine::AppendAndSync(absl::string_view transaction_id, PageDelta& delta) {
+absl::Status Engine::AppendAndSync(const std::vector<std::string>& transaction_ids,
+                                   PageDelta& delta) {
   const uint64_t lsn = journal_->next_lsn();
   delta.SealAll(lsn);
-  const std::string payload = EncodeCommitRecord(transaction_id, delta.pages());
+  const std::string payload = EncodeCommitRecord(transaction_ids, delta.pages());
   absl::StatusOr<uint64_t> appended =
       journal_->Append(payload, [&]() { return ReserveJournalPage(delta); });
   if (!appended.ok()) return Fail(appended.status());
@@ -506,7 +509,7 @@ absl::Status Engine::EnsureJournalRoom(uint64_t pages) {
   if (absl::Status s = allocator_.StartGroupsForJournal(grow, pages); !s.ok()) {
     return IoErrorFrom(s);
   }
-  if (absl::Status s = AppendAndSync("", grow); !s.ok()) return s;
+  if (absl::Status s = AppendAndSync({}, grow); !s.ok()) return s;
   Install(grow, nullptr);
   return absl::OkStatus();
 }
@@ -520,51 +523,138 @@ void Engine::Install(const PageDelta& delta, Catalog* catalog) {
 }
 
 absl::Status Engine::Commit(const TxState& tx) {
-  std::unique_lock<TimedMutex> lock(commit_mu_, std::defer_lock);
-  if (!lock.try_lock_for(config_.lock_timeout)) {
+  // Group commit: the request joins the queue and waits until it is done, or until no leader is
+  // at work, when its thread becomes the leader: it takes every request queued by then and
+  // commits them as one group, with one journal record and one sync. While a leader syncs, the
+  // next group gathers; the owners of the requests it took are woken as soon as it is done.
+  const auto deadline = std::chrono::steady_clock::now() + config_.lock_timeout;
+  CommitRequest request;
+  request.tx = &tx;
+  std::unique_lock<std::mutex> queue(queue_mu_);
+  queue_.push_back(&request);
+  auto timed_out = [&]() -> absl::Status {
+    if (request.taken) {
+      // A leader has it: its outcome is on the way, and cannot be withdrawn any more.
+      queue_done_.wait(queue, [&request] { return request.done; });
+      return request.result;
+    }
+    queue_.erase(std::find(queue_.begin(), queue_.end(), &request));
     return MakeError(Error::kLockTimeout, "timed out waiting for the commit lock");
+  };
+  if (!queue_done_.wait_until(queue, deadline,
+                              [&] { return request.done || !leader_active_; })) {
+    return timed_out();
   }
-  if (absl::Status s = WriteState(); !s.ok()) return s;
-  if (tx.created().empty() && tx.dropped().empty() && tx.writes().empty() &&
-      tx.highest_inserted().empty() && !tx.indexes().has_writes()) {
-    // Nothing to make durable, but what it read may still have to be checked.
-    PageDelta view(&cache_);
-    return Validate(tx, view);
+  if (request.done) return request.result;
+  leader_active_ = true;
+  queue.unlock();
+
+  std::unique_lock<TimedMutex> lock(commit_mu_, std::defer_lock);
+  const bool locked = lock.try_lock_until(deadline);
+  queue.lock();
+  if (!locked) {
+    // Close, a checkpoint or an integrity check held the file past the deadline.
+    leader_active_ = false;
+    queue_done_.notify_all();
+    return timed_out();
+  }
+  std::vector<CommitRequest*> group(queue_.begin(), queue_.end());
+  queue_.clear();
+  for (CommitRequest* r : group) r->taken = true;
+  queue.unlock();
+
+  CommitGroup(group);
+
+  queue.lock();
+  // After this, a request's owner may return and destroy it: nothing touches it again.
+  for (CommitRequest* r : group) r->done = true;
+  leader_active_ = false;
+  queue.unlock();
+  queue_done_.notify_all();
+  return request.result;
+}
+
+void Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
+  auto decide_all = [&](const absl::Status& status) {
+    for (CommitRequest* r : group) r->result = status;
+  };
+  if (absl::Status s = WriteState(); !s.ok()) return decide_all(s);
+  auto writes = [](const TxState& tx) {
+    return !tx.created().empty() || !tx.dropped().empty() || !tx.writes().empty() ||
+           !tx.highest_inserted().empty() || tx.indexes().has_writes();
+  };
+  uint64_t estimate = 0;
+  for (CommitRequest* r : group) {
+    if (writes(*r->tx)) estimate += JournalPagesFor(*r->tx);
   }
   // Twice the journal's need: the commit's own allocations take free pages too.
-  if (absl::Status s = EnsureJournalRoom(2 * JournalPagesFor(tx)); !s.ok()) return s;
+  if (estimate > 0) {
+    if (absl::Status s = EnsureJournalRoom(2 * estimate); !s.ok()) return decide_all(s);
+  }
 
-  // Built twice at most: if the journal turns out to lack room for the record, nothing has been
-  // written yet, so the delta is dropped, room is made by a commit of its own, and it is built
-  // again against the new state.
+  // Each request is validated against the committed state with the group's earlier members
+  // applied, exactly as if they had committed one after the other, in queue order; one that
+  // fails is left out with its error. The group is built again from the start if a member's
+  // changes fail to apply (it is then left out with that error: I/O errors and damage), and at
+  // most once more if the journal turns out to lack room for the record: nothing is written
+  // until the record is, so the delta is dropped, room is made by a commit of its own, and the
+  // group is built again against the new state.
+  std::vector<bool> apply_failed(group.size(), false);
   std::optional<PageDelta> delta;
   Catalog catalog;
-  for (int attempt = 0;; ++attempt) {
+  std::vector<CommitRequest*> members;
+  std::vector<std::string> ids;
+  for (int room_attempt = 0;;) {
     delta.emplace(&cache_);
-    if (absl::Status s = Validate(tx, *delta); !s.ok()) return s;
     catalog = catalog_;
-    if (absl::Status s = Apply(tx, *delta, catalog); !s.ok()) return IoErrorFrom(s);
-    if (absl::Status s = DropFreedPages(*delta); !s.ok()) return IoErrorFrom(s);
+    members.clear();
+    ids.clear();
+    bool rebuild = false;
+    for (size_t i = 0; i < group.size() && !rebuild; ++i) {
+      CommitRequest* r = group[i];
+      if (apply_failed[i]) continue;
+      r->result = Validate(*r->tx, catalog, *delta);
+      // Nothing to make durable for a transaction that only read; what it read is checked.
+      if (!r->result.ok() || !writes(*r->tx)) continue;
+      if (absl::Status s = Apply(*r->tx, *delta, catalog); !s.ok()) {
+        r->result = IoErrorFrom(s);
+        apply_failed[i] = true;
+        rebuild = true;
+        continue;
+      }
+      members.push_back(r);
+      ids.push_back(r->tx->transaction_id());
+    }
+    if (rebuild) continue;
+    if (members.empty()) return;
+    auto decide_members = [&](const absl::Status& status) {
+      for (CommitRequest* r : members) r->result = status;
+    };
+    if (absl::Status s = DropFreedPages(*delta); !s.ok()) return decide_members(IoErrorFrom(s));
     // Each page image with its id, in frames of at most kMaxFramePayload bytes, plus the
-    // transaction id and a page of slack for the record's last, partial frame.
-    const uint64_t payload = delta->pages().size() * (8 + kPageSize) + tx.transaction_id().size();
+    // transaction ids and a page of slack for the record's last, partial frame.
+    uint64_t payload = delta->pages().size() * (8 + kPageSize);
+    for (const std::string& id : ids) payload += 4 + id.size();
     const uint64_t need = payload / kMaxFramePayload + 3;
     absl::StatusOr<uint64_t> room = allocator_.JournalRoom(*delta, need);
-    if (!room.ok()) return IoErrorFrom(room.status());
+    if (!room.ok()) return decide_members(IoErrorFrom(room.status()));
     if (*room >= need) break;
-    if (attempt == 1) {
-      return MakeError(Error::kIo, absl::StrCat("the journal has no room for a commit of ",
-                                                payload, " bytes"));
+    if (room_attempt++ == 1) {
+      return decide_members(MakeError(
+          Error::kIo, absl::StrCat("the journal has no room for a commit of ", payload, " bytes")));
     }
-    if (absl::Status s = EnsureJournalRoom(2 * need); !s.ok()) return s;
+    if (absl::Status s = EnsureJournalRoom(2 * need); !s.ok()) return decide_members(s);
   }
-  if (absl::Status s = AppendAndSync(tx.transaction_id(), *delta); !s.ok()) return s;
+  if (absl::Status s = AppendAndSync(ids, *delta); !s.ok()) {
+    for (CommitRequest* r : members) r->result = s;
+    return;
+  }
   Install(*delta, &catalog);
+  for (CommitRequest* r : members) r->result = absl::OkStatus();
   if (journal_bytes_ > config_.checkpoint_journal_bytes) {
-    // The commit is durable already; a failed checkpoint fails the handle, not the commit.
+    // The group is durable already; a failed checkpoint fails the handle, not the commits.
     Checkpoint().IgnoreError();
   }
-  return absl::OkStatus();
 }
 
 absl::Status Engine::Checkpoint() {

@@ -4,6 +4,8 @@
 // Thread-safety: safe for concurrent use by multiple threads.
 // Locks, always taken in this order:
 //   commit_mu_   serializes commits, checkpoints and close (timed: Config::lock_timeout)
+//   queue_mu_    the queue of commits waiting to be taken into a group, and who leads; never
+//                held while waiting for another lock or doing I/O
 //   state_mu_    shared by readers of committed state; exclusive while a commit installs its
 //                pages and catalog, so a reader sees a commit entirely or not at all
 //   counter_mu_  the in-memory id counters
@@ -11,7 +13,9 @@
 #ifndef ENGINE_INTERNAL_ENGINE_H_
 #define ENGINE_INTERNAL_ENGINE_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,7 +88,8 @@ class Engine {
                                                              const Probe& from,
                                                              Direction direction);
 
-  // Validates and commits `tx` (Transaction::Commit's contract).
+  // Validates and commits `tx` (Transaction::Commit's contract). Commits waiting at the same
+  // time are made durable together, with one sync (group commit).
   absl::Status Commit(const TxState& tx);
 
   // Persy::CheckIntegrity's contract.
@@ -97,13 +102,25 @@ class Engine {
   Engine(const Config& config, std::unique_ptr<vfs::Vfs> owned_vfs,
          std::unique_ptr<PageFile> file);
 
+  // A commit waiting in the queue; its owner's stack holds it until `done`.
+  struct CommitRequest {
+    const TxState* tx = nullptr;
+    bool taken = false;  // a leader took it into a group (guarded by queue_mu_)
+    bool done = false;   // `result` is final (guarded by queue_mu_)
+    absl::Status result;  // written by the leader before `done`
+  };
+
   // Replays the journal and checkpoints. REQUIRES: called once, from Open.
   absl::Status Recover();
   // REQUIRES: commit_mu_ held, for all below.
   absl::Status Checkpoint();
-  absl::Status Validate(const TxState& tx, PageDelta& delta) const;
+  // Commits `group` (every request's result set). REQUIRES: commit_mu_ held, for all below.
+  void CommitGroup(const std::vector<CommitRequest*>& group);
+  // Checks `tx` against `catalog` and the pages as `delta` sees them (the committed state with
+  // the group's earlier members applied).
+  absl::Status Validate(const TxState& tx, const Catalog& catalog, PageDelta& delta) const;
   absl::Status Apply(const TxState& tx, PageDelta& delta, Catalog& catalog);
-  absl::Status AppendAndSync(absl::string_view transaction_id, PageDelta& delta);
+  absl::Status AppendAndSync(const std::vector<std::string>& transaction_ids, PageDelta& delta);
   // Makes sure the journal can take `pages` more pages, starting groups if needed.
   absl::Status EnsureJournalRoom(uint64_t pages);
   absl::Status DropFreedPages(PageDelta& delta);
@@ -127,6 +144,11 @@ class Engine {
   std::set<PageId> journal_pages_;  // reserved for the journal
   uint64_t journal_bytes_ = 0;      // appended since the last checkpoint
   bool closed_ = false;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_done_;  // signalled when a group's requests are done
+  std::deque<CommitRequest*> queue_;    // guarded by queue_mu_
+  bool leader_active_ = false;          // a thread is committing a group (guarded by queue_mu_)
 
   mutable std::shared_mutex state_mu_;
   // State below is written with commit_mu_ and state_mu_ (exclusive) held; read with either.

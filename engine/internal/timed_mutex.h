@@ -26,8 +26,14 @@ class TimedMutex {
   // Returns whether the lock was taken within `timeout`.
   template <typename Rep, typename Period>
   bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
+    return try_lock_until(std::chrono::steady_clock::now() + timeout);
+  }
+
+  // Returns whether the lock was taken by `deadline`.
+  template <typename Clock, typename Duration>
+  bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline) {
     std::unique_lock<std::mutex> l(mu_);
-    if (!cv_.wait_for(l, timeout, [this] { return !held_; })) return false;
+    if (!cv_.wait_until(l, deadline, [this] { return !held_; })) return false;
     held_ = true;
     return true;
   }
