@@ -15,9 +15,11 @@ enum class TxStrategy {
   // The last commit wins: a record updated by two transactions holds the later commit's bytes.
   kLastWriterWins,
   // Commit fails with VersionConflict if a record this transaction updated or deleted was
-  // changed by another commit after this transaction first read or wrote it.
+  // changed by another commit after this transaction first updated or deleted it. (A change
+  // between its read and its update is not caught: for read-modify-write, kVersionOnRead.)
   kVersionOnWrite,
-  // Like kVersionOnWrite, and also for every record this transaction read.
+  // Like kVersionOnWrite, and also for every record this transaction read: a change after its
+  // first read of it fails the commit.
   kVersionOnRead,
 };
 

@@ -50,6 +50,11 @@ class PageDelta {
   // for walks over a whole structure (integrity checks), whose memory must not grow with it.
   [[nodiscard]] absl::Status ReadInto(PageId id, PageBuf* out);
 
+  // Lets go of the committed image of `id` that Read or ReadCommitted handed out (a later Read
+  // fetches it again), so that a walk over a whole structure can keep its memory to its path.
+  // Every pointer to that image becomes invalid. A private copy is kept.
+  void ForgetCommitted(PageId id) { committed_.erase(id); }
+
   // A private, writable copy of the page, copied from the committed image on first use.
   // Later Reads return it.
   [[nodiscard]] absl::StatusOr<PageBuf*> Write(PageId id);

@@ -117,6 +117,26 @@ TEST(PageDeltaTest, ReadIntoCopiesWithoutHolding) {
   EXPECT_EQ(delta.ReadInto(7, &out).code(), absl::StatusCode::kDataLoss);
 }
 
+// ForgetCommitted lets go of a committed image (the next Read fetches it again) and keeps a
+// private copy.
+TEST(PageDeltaTest, ForgetCommittedDropsOnlyTheCommittedImage) {
+  FakeSource source;
+  source.Put(5, PageType::kData, 'a');
+  source.Put(6, PageType::kData, 'b');
+  PageDelta delta(&source);
+  ASSERT_TRUE(delta.Read(5).ok());
+  delta.ForgetCommitted(5);
+  ASSERT_TRUE(delta.Read(5).ok());
+  EXPECT_EQ(source.gets(5), 2);
+  absl::StatusOr<PageBuf*> copy = delta.Write(6);
+  ASSERT_TRUE(copy.ok());
+  (*copy)->body()[0] = 'q';
+  delta.ForgetCommitted(6);
+  absl::StatusOr<const PageBuf*> page = delta.Read(6);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ((*page)->body()[0], 'q');
+}
+
 TEST(PageDeltaTest, ReadCommittedIgnoresThePrivateCopy) {
   FakeSource source;
   source.Put(5, PageType::kData, 'a');

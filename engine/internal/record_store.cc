@@ -721,6 +721,7 @@ struct Collector {
       if (BodyIsZero(*leaf)) {
         return absl::DataLossError(absl::StrCat("page ", id, ": empty address leaf"));
       }
+      std::vector<PageId> touched;
       for (uint64_t i = 0; i < kLeafEntries; ++i) {
         PERSY_ASSIGN_OR_RETURN(Entry e, DecodeEntry(id, *leaf, i));
         if (!e.used()) continue;
@@ -730,7 +731,10 @@ struct Collector {
         if (e.overflow()) {
           std::vector<PageId> chain;
           PERSY_RETURN_IF_ERROR(WalkChain(delta, e.page, id, nullptr, &chain));
-          for (PageId p : chain) PERSY_RETURN_IF_ERROR(AddPage(p));
+          for (PageId p : chain) {
+            PERSY_RETURN_IF_ERROR(AddPage(p));
+            delta.ForgetCommitted(p);
+          }
           continue;
         }
         PERSY_RETURN_IF_ERROR(AddDataPage(e.page, id));
@@ -740,7 +744,12 @@ struct Collector {
           return absl::DataLossError(absl::StrCat("page ", e.page, ": slot ", e.slot,
                                                   " is claimed by two records"));
         }
+        touched.push_back(e.page);
       }
+      // Done with this leaf and the data pages it reached (CheckNoOrphans reads them again):
+      // the walk holds its path, not the whole segment.
+      delta.ForgetCommitted(id);
+      for (PageId p : touched) delta.ForgetCommitted(p);
       return absl::OkStatus();
     }
     PERSY_ASSIGN_OR_RETURN(const PageBuf* page,
@@ -758,6 +767,7 @@ struct Collector {
       }
       PERSY_RETURN_IF_ERROR(Walk(child, id, level - 1, base + i * span));
     }
+    delta.ForgetCommitted(id);
     return absl::OkStatus();
   }
 
@@ -771,6 +781,7 @@ struct Collector {
               "page ", id, ": slot ", slot, " holds a record no address entry points at"));
         }
       }
+      delta.ForgetCommitted(id);
     }
     return absl::OkStatus();
   }

@@ -222,6 +222,20 @@ class RecordStoreTest : public ::testing::Test {
   uint64_t lsn_ = 0;
 };
 
+// The whole-segment walk holds its path, not the segment: after it, the delta fetches every
+// page again (a walk over a big file must not keep it all in memory).
+TEST_F(RecordStoreTest, CollectSegmentPagesHoldsNoPage) {
+  for (uint64_t n = 1; n <= 600; ++n) ASSERT_OK(Insert(n, Bytes(n, n % 3 == 0 ? 3000 : 300)));
+  Commit();
+  PageDelta d(&source_);
+  std::vector<PageId> pages;
+  ASSERT_OK(CollectSegmentPages(d, root_, &pages));
+  ASSERT_GT(pages.size(), 100u);
+  const uint64_t gets = source_.gets();
+  for (PageId id : pages) ASSERT_OK(d.Read(id));
+  EXPECT_EQ(source_.gets() - gets, pages.size()) << "pages the walk kept";
+}
+
 TEST_F(RecordStoreTest, EmptySegment) {
   PageDelta d(&source_);
   absl::StatusOr<std::optional<RecordInfo>> info = ReadRecord(d, root_, 1);
