@@ -180,8 +180,14 @@ absl::Status Allocator::Free(PageDelta& delta, PageId id) {
   return absl::OkStatus();
 }
 
+bool Allocator::IsReserved(PageId id) const {
+  auto words = reserved_words_.find(id / kGroupPages);
+  const uint64_t offset = id % kGroupPages;
+  return words != reserved_words_.end() &&
+         (words->second[offset / 64] >> (offset % 64) & 1) != 0;
+}
+
 void Allocator::Reserve(PageId id) {
-  if (!reserved_.insert(id).second) return;
   std::vector<uint64_t>& words = reserved_words_[id / kGroupPages];
   words.resize(kWords, 0);
   const uint64_t offset = id % kGroupPages;
@@ -189,7 +195,7 @@ void Allocator::Reserve(PageId id) {
 }
 
 void Allocator::Unreserve(PageId id) {
-  if (reserved_.erase(id) == 0) return;
+  if (!IsReserved(id)) return;
   auto words = reserved_words_.find(id / kGroupPages);
   const uint64_t offset = id % kGroupPages;
   words->second[offset / 64] &= ~(uint64_t{1} << (offset % 64));
@@ -307,7 +313,17 @@ absl::StatusOr<uint64_t> Allocator::UsedPageCount(PageDelta& delta, uint64_t fil
     }
   }
   if (used == 0) return NotFormatted();
-  if (!reserved_.empty()) used = std::max(used, *reserved_.rbegin() + 1);
+  if (!reserved_words_.empty()) {
+    // The highest reservation: the last group that has one (its masks are never all zero).
+    const auto& [group, words] = *reserved_words_.rbegin();
+    for (size_t w = kWords; w-- > 0;) {
+      if (words[w] != 0) {
+        const uint64_t offset = w * 64 + 63 - static_cast<uint64_t>(std::countl_zero(words[w]));
+        used = std::max(used, group * kGroupPages + offset + 1);
+        break;
+      }
+    }
+  }
   return used;
 }
 

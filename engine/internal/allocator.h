@@ -29,7 +29,6 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -95,7 +94,7 @@ class Allocator {
   // (recovery reserves the journal pages it finds).
   void Reserve(PageId id);
   void Unreserve(PageId id);
-  bool IsReserved(PageId id) const { return reserved_.count(id) != 0; }
+  bool IsReserved(PageId id) const;
 
   // Whether `id` is marked used in the bitmaps as `delta` sees them (false in a group that does
   // not exist).
@@ -130,11 +129,10 @@ class Allocator {
   void Freed(PageId id);
 
   // State below is guarded by the caller's commit lock.
-  std::set<PageId> reserved_;
-  // The same reservations as bit masks, one word per 64 pages of a group (only groups that
-  // have some), so that a scan skips reserved pages a word at a time: the journal holds
-  // thousands of pages between checkpoints, and a walk over them per reservation would make
-  // every commit pay for all the journal written since the last checkpoint.
+  // Journal reservations as bit masks, one word per 64 pages of a group (only groups that have
+  // some), so that a scan skips reserved pages a word at a time: the journal holds thousands of
+  // pages between checkpoints, and a walk over them per reservation would make every commit
+  // pay for all the journal written since the last checkpoint.
   std::map<uint64_t, std::vector<uint64_t>> reserved_words_;
   // Groups below it have no page that is free in the committed bitmaps and not reserved.
   uint64_t hint_ = 0;
