@@ -100,18 +100,22 @@ size_t NodeView::used() const {
   return GetU16(page_->body() + kLiveAt) + 2 * static_cast<size_t>(count_);
 }
 
+Node DecodeNode(const NodeView& view) {
+  Node node;
+  node.leaf = view.leaf();
+  node.child0 = node.leaf ? 0 : view.child(0);
+  node.entries.reserve(view.count());
+  for (int i = 0; i < view.count(); ++i) {
+    node.entries.push_back(NodeEntry{std::string(view.key(i)), std::string(view.value(i)),
+                                     node.leaf ? 0 : view.child(i + 1)});
+  }
+  return node;
+}
+
 absl::StatusOr<Node> ReadNode(PageId id, const PageBuf* page) {
   absl::StatusOr<NodeView> view = NodeView::Open(id, page);
   if (!view.ok()) return view.status();
-  Node node;
-  node.leaf = view->leaf();
-  node.child0 = node.leaf ? 0 : view->child(0);
-  node.entries.reserve(view->count());
-  for (int i = 0; i < view->count(); ++i) {
-    node.entries.push_back(NodeEntry{std::string(view->key(i)), std::string(view->value(i)),
-                                     node.leaf ? 0 : view->child(i + 1)});
-  }
-  return node;
+  return DecodeNode(*view);
 }
 
 void WriteNode(const Node& node, PageBuf* page) {

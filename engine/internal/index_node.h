@@ -93,7 +93,10 @@ class NodeView {
   int count_;
 };
 
-// Decodes a node. Errors as NodeView::Open.
+// The node `view` shows, decoded.
+Node DecodeNode(const NodeView& view);
+
+// Opens and decodes a node. Errors as NodeView::Open.
 absl::StatusOr<Node> ReadNode(PageId id, const PageBuf* page);
 
 // Writes `node` over `page` (body and page type). REQUIRES: node.Used() <= kNodeCapacity.

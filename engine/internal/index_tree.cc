@@ -49,9 +49,8 @@ absl::StatusOr<NodeView> ReadView(PageDelta& delta, PageId id, bool leaf, PageId
 }
 
 absl::StatusOr<Node> ReadNodeAt(PageDelta& delta, PageId id, bool leaf, PageId from) {
-  PERSY_RETURN_IF_ERROR(ReadView(delta, id, leaf, from).status());
-  PERSY_ASSIGN_OR_RETURN(const PageBuf* page, delta.Read(id));
-  return ReadNode(id, page);
+  PERSY_ASSIGN_OR_RETURN(NodeView view, ReadView(delta, id, leaf, from));
+  return DecodeNode(view);
 }
 
 absl::Status CheckHeight(const IndexRoot& root) {
@@ -214,7 +213,8 @@ absl::StatusOr<Change> InsertRec(PageDelta& delta, Allocator& alloc, PageId id, 
     const bool append = pos + 1 == static_cast<int>(node.entries.size());
     return Store(delta, alloc, id, std::move(node), append);
   }
-  PERSY_ASSIGN_OR_RETURN(Node node, ReadNodeAt(delta, id, true, from));
+  // The leaf as read above: InsertInPlace changed nothing, and nothing else wrote it since.
+  Node node = DecodeNode(view);
   node.entries.insert(node.entries.begin() + pos,
                       NodeEntry{std::string(key), std::string(value), 0});
   const bool append = pos + 1 == static_cast<int>(node.entries.size());
