@@ -47,15 +47,15 @@ class Reader {
 
 }  // namespace
 
-const IndexMeta* Catalog::FindIndexById(uint32_t id) const {
-  for (const auto& [name, meta] : indexes) {
+IndexMeta* Catalog::FindIndexById(uint32_t id) {
+  for (auto& [name, meta] : indexes) {
     if (meta.id == id) return &meta;
   }
   return nullptr;
 }
 
-const SegmentMeta* Catalog::FindById(uint32_t id) const {
-  for (const auto& [name, meta] : segments) {
+SegmentMeta* Catalog::FindById(uint32_t id) {
+  for (auto& [name, meta] : segments) {
     if (meta.id == id) return &meta;
   }
   return nullptr;

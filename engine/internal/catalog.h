@@ -56,9 +56,15 @@ struct Catalog {
   std::map<std::string, IndexMeta> indexes;  // by name
 
   // The segment with this id, if any.
-  const SegmentMeta* FindById(uint32_t id) const;
+  SegmentMeta* FindById(uint32_t id);
+  const SegmentMeta* FindById(uint32_t id) const {
+    return const_cast<Catalog*>(this)->FindById(id);
+  }
   // The index with this id, if any.
-  const IndexMeta* FindIndexById(uint32_t id) const;
+  IndexMeta* FindIndexById(uint32_t id);
+  const IndexMeta* FindIndexById(uint32_t id) const {
+    return const_cast<Catalog*>(this)->FindIndexById(id);
+  }
 };
 
 // Serialization of the blob; Decode returns kDataLoss naming `root` on anything malformed.

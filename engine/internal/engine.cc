@@ -425,20 +425,14 @@ absl::Status Engine::Apply(const TxState& tx, PageDelta& delta, Catalog& catalog
     catalog.segments[name] = meta;
     catalog.next_segment_id = std::max(catalog.next_segment_id, id + 1);
   }
-  auto find = [&](uint32_t id) -> SegmentMeta* {
-    for (auto& [name, meta] : catalog.segments) {
-      if (meta.id == id) return &meta;
-    }
-    return nullptr;  // written, then dropped: Validate rules this out
-  };
   for (const auto& [id, highest] : tx.highest_inserted()) {
-    if (SegmentMeta* meta = find(id); meta != nullptr) {
+    if (SegmentMeta* meta = catalog.FindById(id); meta != nullptr) {
       meta->next_number = std::max(meta->next_number, highest + 1);
     }
   }
   for (const auto& [id, records] : tx.writes()) {
-    SegmentMeta* meta = find(id);
-    if (meta == nullptr) continue;
+    SegmentMeta* meta = catalog.FindById(id);
+    if (meta == nullptr) continue;  // written, then dropped: Validate rules this out
     for (const auto& [number, write] : records) {
       absl::Status s;
       if (write.inserted) {

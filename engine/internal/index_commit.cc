@@ -123,10 +123,7 @@ absl::Status ApplyIndexes(const TxIndexes& tx, PageDelta& delta, Allocator& allo
   }
   for (const auto& [id, changes] : tx.changes()) {
     if (changes.ops.empty()) continue;
-    IndexMeta* meta = nullptr;
-    for (auto& [name, m] : catalog.indexes) {
-      if (m.id == id) meta = &m;
-    }
+    IndexMeta* meta = catalog.FindIndexById(id);
     if (meta == nullptr) continue;  // changed, then dropped: its ops were discarded
     for (const auto& [key, ops] : changes.ops) {
       PERSY_ASSIGN_OR_RETURN(std::vector<std::string> before, ValuesOf(delta, meta->root, key));
