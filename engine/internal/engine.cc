@@ -598,6 +598,9 @@ void Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
   Catalog catalog;
   std::vector<CommitRequest*> members;
   std::vector<std::string> ids;
+  auto decide_members = [&](const absl::Status& status) {
+    for (CommitRequest* r : members) r->result = status;
+  };
   for (int room_attempt = 0;;) {
     delta.emplace(&cache_);
     catalog = catalog_;
@@ -621,9 +624,6 @@ void Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
     }
     if (rebuild) continue;
     if (members.empty()) return;
-    auto decide_members = [&](const absl::Status& status) {
-      for (CommitRequest* r : members) r->result = status;
-    };
     if (absl::Status s = DropFreedPages(*delta); !s.ok()) return decide_members(IoErrorFrom(s));
     // Each page image with its id, in frames of at most kMaxFramePayload bytes, plus the
     // transaction ids and a page of slack for the record's last, partial frame.
@@ -639,12 +639,9 @@ void Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
     }
     if (absl::Status s = EnsureJournalRoom(2 * need); !s.ok()) return decide_members(s);
   }
-  if (absl::Status s = AppendAndSync(ids, *delta); !s.ok()) {
-    for (CommitRequest* r : members) r->result = s;
-    return;
-  }
+  if (absl::Status s = AppendAndSync(ids, *delta); !s.ok()) return decide_members(s);
   Install(*delta, &catalog);
-  for (CommitRequest* r : members) r->result = absl::OkStatus();
+  decide_members(absl::OkStatus());
   if (journal_bytes_ > config_.checkpoint_journal_bytes) {
     // The group is durable already; a failed checkpoint fails the handle, not the commits.
     Checkpoint().IgnoreError();
