@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/internal/status_test_util.h"
 #include "engine/persy.h"
 #include "tools/test_seed.h"
 #include "vfs/sim_vfs.h"
@@ -28,17 +29,7 @@ using vfs::SimVfs;
 
 constexpr char kPath[] = "/db/index.persy";
 
-absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-// Variadic: the typed calls' template arguments have commas.
-::testing::AssertionResult IsOk(const char* text, const absl::Status& s) {
-  if (s.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << text << ": " << s;
-}
-#define ASSERT_OK(...) ASSERT_PRED_FORMAT1(IsOk, StatusOf(__VA_ARGS__))
+using ::persy::testing::StatusOf;
 #define EXPECT_ERR(error, ...) \
   EXPECT_EQ(ErrorName(ErrorOf(StatusOf(__VA_ARGS__))), ErrorName(error)) << #__VA_ARGS__
 

@@ -1,7 +1,7 @@
 // MapPageSource: committed pages in a std::map, for tests of the page-level structures (record
 // store, catalog, index tree) without a file or cache. A delta is "committed" as the engine
 // does it: sealed, then its pages copied in. A page not in the map is past the end of the file
-// (all zero). Also the status assertions those tests share.
+// (all zero). It brings the status assertions those tests share (status_test_util.h).
 // Thread-safety: only accessed by one thread at a time.
 
 #ifndef ENGINE_INTERNAL_MAP_PAGE_SOURCE_H_
@@ -18,6 +18,7 @@
 #include "engine/internal/page.h"
 #include "engine/internal/page_delta.h"
 #include "engine/internal/page_source.h"
+#include "engine/internal/status_test_util.h"
 
 namespace persy::internal {
 
@@ -46,23 +47,6 @@ class MapPageSource : public PageSource {
   uint64_t gets_ = 0;
 };
 
-inline absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-inline ::testing::AssertionResult IsOk(const char* text, const absl::Status& s) {
-  if (s.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << text << ": " << s;
-}
-
 }  // namespace persy::internal
-
-// Streamable, like every gtest assertion.
-#define ASSERT_OK(expr) ASSERT_PRED_FORMAT1(::persy::internal::IsOk, \
-                                            ::persy::internal::StatusOf(expr))
-#define EXPECT_OK(expr) EXPECT_PRED_FORMAT1(::persy::internal::IsOk, \
-                                            ::persy::internal::StatusOf(expr))
 
 #endif  // ENGINE_INTERNAL_MAP_PAGE_SOURCE_H_

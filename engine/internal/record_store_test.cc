@@ -38,6 +38,7 @@ namespace {
   } while (0)
 
 using MapSource = MapPageSource;
+using ::persy::testing::StatusOf;
 
 struct Rec {
   std::string bytes;
