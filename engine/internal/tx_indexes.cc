@@ -148,24 +148,27 @@ absl::StatusOr<std::vector<std::string>> TxIndexes::Committed(const Resolved& in
   return engine_->CommittedIndexValues(*index.committed, key);
 }
 
-absl::StatusOr<std::vector<std::string>> TxIndexes::Visible(const Resolved& index,
-                                                           const std::string& key) {
-  PERSY_ASSIGN_OR_RETURN(std::vector<std::string> values, Committed(index, key));
+void TxIndexes::OverlayOwn(const Resolved& index, const std::string& key,
+                           std::vector<std::string>& values) const {
   if (auto c = changes_.find(index.index.id); c != changes_.end()) {
     if (auto ops = c->second.ops.find(key); ops != c->second.ops.end()) {
       Overlay(index.index.mode, ops->second, values);
     }
   }
-  return values;
 }
 
-absl::Status TxIndexes::Record(const Resolved& index, const std::string& key, IndexOp op) {
+absl::Status TxIndexes::Record(const Resolved& index, const std::string& key, IndexOp op,
+                               const std::vector<std::string>* committed) {
   Changes& changes = changes_[index.index.id];
   changes.index = index.index;
   if (strategy_ != TxStrategy::kLastWriterWins && index.committed != nullptr &&
       changes.write_seen.count(key) == 0) {
-    PERSY_ASSIGN_OR_RETURN(std::vector<std::string> seen, Committed(index, key));
-    changes.write_seen.emplace(key, std::move(seen));
+    if (committed != nullptr) {
+      changes.write_seen.emplace(key, *committed);
+    } else {
+      PERSY_ASSIGN_OR_RETURN(std::vector<std::string> seen, Committed(index, key));
+      changes.write_seen.emplace(key, std::move(seen));
+    }
   }
   std::vector<IndexOp>& ops = changes.ops[key];
   // A remove of every value, or a put that replaces them, makes the earlier ops moot, except in
@@ -253,15 +256,16 @@ absl::Status TxIndexes::Put(std::string_view name, const IndexValue& key,
   PERSY_RETURN_IF_ERROR(CheckType(name, "value", index.index.value_type, persy::TypeOf(value)));
   PERSY_ASSIGN_OR_RETURN(std::string k, EncodeKey(key));
   PERSY_ASSIGN_OR_RETURN(std::string v, EncodeValue(value));
-  if (index.index.mode == ValueMode::kExclusive) {
-    PERSY_ASSIGN_OR_RETURN(std::vector<std::string> values, Visible(index, k));
-    if (!values.empty() && !(values.size() == 1 && values[0] == v)) {
-      return MakeError(Error::kIndexDuplicateKey,
-                       absl::StrCat("index \"", std::string(name), "\": key ",
-                                    IndexValueToString(key), " already has another value"));
-    }
+  if (index.index.mode != ValueMode::kExclusive) return Record(index, k, IndexOp{true, v});
+  PERSY_ASSIGN_OR_RETURN(const std::vector<std::string> committed, Committed(index, k));
+  std::vector<std::string> values = committed;
+  OverlayOwn(index, k, values);
+  if (!values.empty() && !(values.size() == 1 && values[0] == v)) {
+    return MakeError(Error::kIndexDuplicateKey,
+                     absl::StrCat("index \"", std::string(name), "\": key ",
+                                  IndexValueToString(key), " already has another value"));
   }
-  return Record(index, k, IndexOp{true, std::move(v)});
+  return Record(index, k, IndexOp{true, std::move(v)}, &committed);
 }
 
 absl::Status TxIndexes::Remove(std::string_view name, const IndexValue& key,
@@ -292,15 +296,13 @@ absl::StatusOr<std::vector<IndexValue>> TxIndexes::Get(std::string_view name,
     PERSY_RETURN_IF_ERROR(CheckType(name, "value", index.index.value_type, *value_type));
   }
   PERSY_ASSIGN_OR_RETURN(std::string k, EncodeKey(key));
+  PERSY_ASSIGN_OR_RETURN(std::vector<std::string> values, Committed(index, k));
   if (strategy_ == TxStrategy::kVersionOnRead && index.committed != nullptr) {
     Changes& changes = changes_[index.index.id];
     changes.index = index.index;
-    if (changes.read_seen.count(k) == 0) {
-      PERSY_ASSIGN_OR_RETURN(std::vector<std::string> seen, Committed(index, k));
-      changes.read_seen.emplace(k, std::move(seen));
-    }
+    changes.read_seen.try_emplace(k, values);  // the first Get's values stay
   }
-  PERSY_ASSIGN_OR_RETURN(std::vector<std::string> values, Visible(index, k));
+  OverlayOwn(index, k, values);
   return Decode(index, values);
 }
 
@@ -366,11 +368,7 @@ absl::Status TxIndexes::Range(std::string_view name, const IndexBound& from, con
       if (!next.has_value() || Beyond(*next, end, end_key, forward)) return absl::OkStatus();
       std::vector<std::string> encoded;
       if (committed.has_value() && committed->key == *next) encoded = std::move(committed->values);
-      if (ops != nullptr) {
-        if (auto key_ops = ops->find(*next); key_ops != ops->end()) {
-          Overlay(index->index.mode, key_ops->second, encoded);
-        }
-      }
+      OverlayOwn(*index, *next, encoded);
       absl::StatusOr<IndexValue> decoded_key = DecodeIndexValue(index->index.key_type, *next);
       if (!decoded_key.ok()) return IoErrorFrom(decoded_key.status());
       key = std::move(*decoded_key);

@@ -97,10 +97,13 @@ class TxIndexes {
   // The committed values of `key` (none for an index created here). REQUIRES: shared lock.
   absl::StatusOr<std::vector<std::string>> Committed(const Resolved& index,
                                                      const std::string& key) const;
-  // The values of `key` as the transaction sees them. REQUIRES: shared lock.
-  absl::StatusOr<std::vector<std::string>> Visible(const Resolved& index, const std::string& key);
-  // Records a change of `key`, noting its committed values first under the version strategies.
-  absl::Status Record(const Resolved& index, const std::string& key, IndexOp op);
+  // Turns the committed `values` of `key` into the values the transaction sees.
+  void OverlayOwn(const Resolved& index, const std::string& key,
+                  std::vector<std::string>& values) const;
+  // Records a change of `key`, noting its committed values first under the version strategies
+  // (`committed`: if the caller has them already). REQUIRES: shared lock.
+  absl::Status Record(const Resolved& index, const std::string& key, IndexOp op,
+                      const std::vector<std::string>* committed = nullptr);
   absl::StatusOr<std::vector<IndexValue>> Decode(const Resolved& index,
                                                  const std::vector<std::string>& values) const;
 
