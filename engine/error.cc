@@ -19,6 +19,7 @@ absl::StatusCode CodeFor(Error error) {
     case Error::kRecordNotFound:
     case Error::kFileNotFound:
     case Error::kIndexNotFound:
+    case Error::kTransactionNotFound:
       return absl::StatusCode::kNotFound;
     case Error::kSegmentAlreadyExists:
     case Error::kFileAlreadyExists:
@@ -108,6 +109,7 @@ std::string_view ErrorName(Error error) {
     case Error::kIndexDuplicateKey: return "IndexDuplicateKey";
     case Error::kKeyTooBig: return "KeyTooBig";
     case Error::kValueTooBig: return "ValueTooBig";
+    case Error::kTransactionNotFound: return "TransactionNotFound";
   }
   return "?";
 }

@@ -43,7 +43,8 @@ enum class Error {
   kIndexDuplicateKey,             // kAlreadyExists: an exclusive index's key already has another value
   kKeyTooBig,                     // kInvalidArgument: an index key over kMaxIndexKeySize bytes
   kValueTooBig,                   // kInvalidArgument: an index value over kMaxIndexValueSize bytes
-  kLast = kValueTooBig,
+  kTransactionNotFound,           // kNotFound: no transaction in doubt has this transaction id
+  kLast = kTransactionNotFound,
 };
 
 // Returns a status with the canonical code for `error` and `message`, tagged with `error`.

@@ -81,6 +81,92 @@ absl::Status Transaction::RangeAs(std::string_view index, const IndexBound& from
 absl::Status Transaction::Commit() { return state_->Commit(); }
 absl::Status Transaction::Rollback() { return state_->Rollback(); }
 
+absl::StatusOr<std::unique_ptr<PreparedTransaction>> Transaction::Prepare() {
+  absl::StatusOr<std::unique_ptr<internal::TxState>> taken = state_->TakeForPrepare();
+  if (!taken.ok()) return taken.status();
+  internal::Engine* engine = (*taken)->engine();
+  std::string transaction_id = (*taken)->transaction_id();
+  absl::StatusOr<uint64_t> prepare_id = engine->Prepare(std::move(*taken));
+  if (!prepare_id.ok()) return prepare_id.status();
+  return std::unique_ptr<PreparedTransaction>(
+      new PreparedTransaction(engine, *prepare_id, std::move(transaction_id)));
+}
+
+PreparedTransaction::PreparedTransaction(internal::Engine* engine, uint64_t prepare_id,
+                                         std::string transaction_id)
+    : engine_(engine), prepare_id_(prepare_id), transaction_id_(std::move(transaction_id)) {}
+
+PreparedTransaction::~PreparedTransaction() {
+  if (!decided_) Rollback().IgnoreError();
+}
+
+absl::Status PreparedTransaction::Commit() {
+  if (decided_) return MakeError(Error::kTransactionFinished, "the transaction was decided");
+  absl::Status s = engine_->CommitPrepared(prepare_id_);
+  decided_ = s.ok() || ErrorOf(s) == Error::kTransactionFinished;
+  return s;
+}
+
+absl::Status PreparedTransaction::Rollback() {
+  if (decided_) return MakeError(Error::kTransactionFinished, "the transaction was decided");
+  absl::Status s = engine_->RollbackPrepared(prepare_id_);
+  decided_ = s.ok() || ErrorOf(s) == Error::kTransactionFinished;
+  return s;
+}
+
+Recovery::Recovery(std::unique_ptr<internal::Engine> engine) : engine_(std::move(engine)) {
+  for (const internal::Engine::PreparedInfo& prepared : engine_->Prepared()) {
+    entries_.push_back(Entry{prepared.prepare_id, RecoverEntry{prepared.transaction_id}});
+  }
+}
+
+Recovery::~Recovery() = default;
+
+std::vector<RecoverEntry> Recovery::List() const {
+  std::vector<RecoverEntry> out;
+  for (const Entry& e : entries_) out.push_back(e.entry);
+  return out;
+}
+
+absl::Status Recovery::Commit(std::string_view transaction_id) {
+  return Decide(transaction_id, /*commit=*/true);
+}
+
+absl::Status Recovery::Rollback(std::string_view transaction_id) {
+  return Decide(transaction_id, /*commit=*/false);
+}
+
+absl::Status Recovery::Decide(std::string_view transaction_id, bool commit) {
+  if (engine_ == nullptr) return MakeError(Error::kFailed, "the recovery was finished");
+  bool found = false;
+  for (Entry& e : entries_) {
+    if (e.entry.transaction_id != transaction_id || e.entry.status != RecoverStatus::kInDoubt) {
+      continue;
+    }
+    found = true;
+    absl::Status s = commit ? engine_->CommitPrepared(e.prepare_id)
+                            : engine_->RollbackPrepared(e.prepare_id);
+    if (!s.ok()) return s;
+    e.entry.status = commit ? RecoverStatus::kCommitted : RecoverStatus::kRolledBack;
+  }
+  if (!found) {
+    return MakeError(Error::kTransactionNotFound,
+                     absl::StrCat("no transaction in doubt has the id \"",
+                                  std::string(transaction_id), "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Persy>> Recovery::Finish() {
+  if (engine_ == nullptr) return MakeError(Error::kFailed, "the recovery was finished");
+  for (Entry& e : entries_) {
+    if (e.entry.status != RecoverStatus::kInDoubt) continue;
+    if (absl::Status s = engine_->CommitPrepared(e.prepare_id); !s.ok()) return s;
+    e.entry.status = RecoverStatus::kCommitted;
+  }
+  return std::unique_ptr<Persy>(new Persy(std::move(engine_)));
+}
+
 Persy::Persy(std::unique_ptr<internal::Engine> engine) : engine_(std::move(engine)) {}
 
 Persy::~Persy() = default;
@@ -95,10 +181,31 @@ absl::StatusOr<std::unique_ptr<Persy>> Persy::Create(const std::string& path,
 
 absl::StatusOr<std::unique_ptr<Persy>> Persy::Open(const std::string& path, const Config& config,
                                                    vfs::Vfs* vfs) {
+  return OpenWithRecover(
+      path, config, [](std::string_view) { return true; }, vfs);
+}
+
+absl::StatusOr<std::unique_ptr<Persy>> Persy::OpenWithRecover(
+    const std::string& path, const Config& config,
+    const std::function<bool(std::string_view transaction_id)>& commit, vfs::Vfs* vfs) {
   absl::StatusOr<std::unique_ptr<internal::Engine>> engine =
       internal::Engine::Open(vfs, path, config);
   if (!engine.ok()) return engine.status();
+  for (const internal::Engine::PreparedInfo& prepared : (*engine)->Prepared()) {
+    absl::Status s = commit(prepared.transaction_id)
+                         ? (*engine)->CommitPrepared(prepared.prepare_id)
+                         : (*engine)->RollbackPrepared(prepared.prepare_id);
+    if (!s.ok()) return s;
+  }
   return std::unique_ptr<Persy>(new Persy(std::move(*engine)));
+}
+
+absl::StatusOr<std::unique_ptr<Recovery>> Persy::Recover(const std::string& path,
+                                                        const Config& config, vfs::Vfs* vfs) {
+  absl::StatusOr<std::unique_ptr<internal::Engine>> engine =
+      internal::Engine::Open(vfs, path, config);
+  if (!engine.ok()) return engine.status();
+  return std::unique_ptr<Recovery>(new Recovery(std::move(*engine)));
 }
 
 absl::StatusOr<std::unique_ptr<Persy>> Persy::OpenOrCreate(

@@ -65,8 +65,13 @@ namespace persy {
 
 namespace internal {
 class Engine;
+class SnapshotState;
 class TxState;
 }  // namespace internal
+
+class Persy;
+class PreparedTransaction;
+class Recovery;
 
 inline constexpr size_t kMaxRecordSize = size_t{256} << 20;
 inline constexpr size_t kMaxSegmentNameSize = 255;
@@ -178,10 +183,23 @@ class Transaction {
   //                         kVersionOnRead, a key it put or removed whose committed values
   //                         changed since its first put or remove of that key; under
   //                         kVersionOnRead also a key it read with Get (Range is not checked)
-  //   LockTimeout           the commit lock was not had within Config::lock_timeout
+  //   LockTimeout           the commit lock was not had within Config::lock_timeout, or a
+  //                         prepared transaction (Prepare) held a record, index key, segment
+  //                         or index it changes, or a name it creates, for that long
   absl::Status Commit();
   // Discards the transaction. Errors: none besides TransactionFinished.
   absl::Status Rollback();
+
+  // The first phase of a two-phase commit: runs every check of Commit, with the same errors,
+  // and makes the transaction durable as prepared, but does not apply it. The transaction is
+  // finished either way; on success, the returned handle commits or rolls it back. Until then
+  // it holds locks: the records it updates or deletes, the index keys it puts or removes, the
+  // names it creates, and the segments and indexes it writes to or drops (shared) or drops
+  // (exclusive). A commit or prepare that needs one waits for the decision, at most
+  // Config::lock_timeout (then LockTimeout), so the prepared transaction's checks still hold
+  // when it commits. A prepared transaction survives a crash or Close undecided: opening the
+  // file then decides it (Persy::Open, Persy::OpenWithRecover, Persy::Recover).
+  absl::StatusOr<std::unique_ptr<PreparedTransaction>> Prepare();
 
  private:
   friend class Persy;
@@ -195,17 +213,149 @@ class Transaction {
   std::unique_ptr<internal::TxState> state_;
 };
 
+// A transaction prepared and not yet decided (Transaction::Prepare). Decide it with Commit or
+// Rollback; destroying it undecided rolls it back. REQUIRES: destroyed before its Persy handle.
+// Thread-safety: only accessed by one thread at a time.
+class PreparedTransaction {
+ public:
+  PreparedTransaction(const PreparedTransaction&) = delete;
+  PreparedTransaction& operator=(const PreparedTransaction&) = delete;
+  // Rolls back if neither Commit nor Rollback succeeded (ignoring errors: a transaction that
+  // cannot be rolled back now stays in doubt in the file, for the next open to decide).
+  ~PreparedTransaction();
+
+  const std::string& transaction_id() const { return transaction_id_; }
+
+  // Applies the transaction and makes that durable; it cannot fail a check any more. On error
+  // the transaction stays prepared: call Commit or Rollback again, or let the next open decide.
+  // Errors: TransactionFinished (already decided), LockTimeout (the commit lock).
+  absl::Status Commit();
+  // Discards the transaction and makes that durable, releasing its locks. On error as Commit.
+  // Errors: TransactionFinished, LockTimeout.
+  absl::Status Rollback();
+
+ private:
+  friend class Transaction;
+  PreparedTransaction(internal::Engine* engine, uint64_t prepare_id, std::string transaction_id);
+  internal::Engine* const engine_;
+  const uint64_t prepare_id_;
+  const std::string transaction_id_;
+  bool decided_ = false;
+};
+
+// A read-only view of the committed state as of the moment it was taken (Persy::TakeSnapshot):
+// later commits do not change what it reads, while they go on. The old versions of what those
+// commits change are kept while a snapshot needs them (in memory, and the pages they free are
+// not reused: the file may grow meanwhile), and given back when the last such snapshot is
+// destroyed. The calls and their errors are those of Persy's reads of the same names.
+// REQUIRES: destroyed before its Persy handle.
+// Thread-safety: safe for concurrent use by multiple threads.
+class Snapshot {
+ public:
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+  // Releases the old versions it kept.
+  ~Snapshot();
+
+  absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
+  absl::Status Scan(std::string_view segment, const ScanFn& fn);
+  absl::StatusOr<bool> ExistsSegment(std::string_view name);
+  absl::StatusOr<std::vector<SegmentInfo>> ListSegments();
+  absl::StatusOr<std::vector<IndexValue>> Get(std::string_view index, const IndexValue& key);
+  template <IndexPrimitive K, IndexPrimitive V>
+  absl::StatusOr<std::vector<V>> Get(std::string_view index, const K& key);
+  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                     Direction direction, const RangeFn& fn);
+  template <IndexPrimitive K, IndexPrimitive V>
+  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                     Direction direction,
+                     const std::function<bool(const K&, const std::vector<V>&)>& fn);
+  absl::StatusOr<bool> ExistsIndex(std::string_view name);
+  absl::StatusOr<std::vector<IndexInfo>> ListIndexes();
+
+ private:
+  friend class Persy;
+  explicit Snapshot(std::unique_ptr<internal::SnapshotState> state);
+  absl::StatusOr<std::vector<IndexValue>> GetAs(std::string_view index, const IndexValue& key,
+                                                std::optional<IndexType> value_type);
+  absl::Status RangeAs(std::string_view index, const IndexBound& from, const IndexBound& to,
+                       Direction direction, std::optional<IndexType> key_type,
+                       std::optional<IndexType> value_type, const RangeFn& fn);
+  std::unique_ptr<internal::SnapshotState> state_;
+};
+
+// What recovery knows of a transaction that was prepared and not decided when the file was
+// last open.
+enum class RecoverStatus {
+  kInDoubt,     // prepared, not decided yet
+  kCommitted,   // committed through this Recovery
+  kRolledBack,  // rolled back through this Recovery
+};
+struct RecoverEntry {
+  std::string transaction_id;  // TxOptions::transaction_id at Begin
+  RecoverStatus status = RecoverStatus::kInDoubt;
+  friend bool operator==(const RecoverEntry&, const RecoverEntry&) = default;
+};
+
+// An opened file whose in-doubt transactions wait for a decision (Persy::Recover). The file's
+// committed state is recovered already; each Commit or Rollback is durable when it returns, so
+// a crash in the middle leaves the transactions not yet decided in doubt again, and recovering
+// again with the same decisions gives the same result.
+// Thread-safety: only accessed by one thread at a time.
+class Recovery {
+ public:
+  Recovery(const Recovery&) = delete;
+  Recovery& operator=(const Recovery&) = delete;
+  // Closes the file, leaving the undecided transactions in doubt.
+  ~Recovery();
+
+  // Every transaction that was in doubt at open, in the order they were prepared.
+  std::vector<RecoverEntry> List() const;
+  // Commits, or rolls back, every in-doubt transaction with this transaction id.
+  // Errors: TransactionNotFound (none in doubt has it), LockTimeout, Failed (after Finish).
+  absl::Status Commit(std::string_view transaction_id);
+  absl::Status Rollback(std::string_view transaction_id);
+  // Commits the transactions still in doubt, as Persy::Open does, and hands over the open file.
+  // Errors: Failed (called twice).
+  absl::StatusOr<std::unique_ptr<Persy>> Finish();
+
+ private:
+  friend class Persy;
+  struct Entry {
+    uint64_t prepare_id = 0;
+    RecoverEntry entry;
+  };
+  explicit Recovery(std::unique_ptr<internal::Engine> engine);
+  absl::Status Decide(std::string_view transaction_id, bool commit);
+  std::unique_ptr<internal::Engine> engine_;
+  std::vector<Entry> entries_;
+};
+
 class Persy {
  public:
   // Creates a new file and opens it. Errors: FileAlreadyExists, AlreadyInUse.
   static absl::StatusOr<std::unique_ptr<Persy>> Create(const std::string& path,
                                                        const Config& config = Config(),
                                                        vfs::Vfs* vfs = vfs::DefaultVfs());
-  // Opens an existing file, recovering it after a crash.
-  // Errors: FileNotFound, NotPersyFile, AlreadyInUse.
+  // Opens an existing file, recovering it after a crash. Transactions that were prepared and
+  // not decided (Transaction::Prepare) are committed: they passed every check and hold their
+  // changes, as Persy does. To choose, open with OpenWithRecover or Recover.
+  // Errors: FileNotFound, NotPersyFile, AlreadyInUse, LockTimeout (deciding).
   static absl::StatusOr<std::unique_ptr<Persy>> Open(const std::string& path,
                                                      const Config& config = Config(),
                                                      vfs::Vfs* vfs = vfs::DefaultVfs());
+  // Opens as Open does, and decides each transaction left in doubt by `commit`, called with
+  // its transaction id: true commits it, false rolls it back. Errors: those of Open.
+  static absl::StatusOr<std::unique_ptr<Persy>> OpenWithRecover(
+      const std::string& path, const Config& config,
+      const std::function<bool(std::string_view transaction_id)>& commit,
+      vfs::Vfs* vfs = vfs::DefaultVfs());
+  // Opens the file for recovery: the committed state is recovered, and the transactions left
+  // in doubt wait for the caller's decisions (Recovery). Errors: FileNotFound, NotPersyFile,
+  // AlreadyInUse.
+  static absl::StatusOr<std::unique_ptr<Recovery>> Recover(const std::string& path,
+                                                           const Config& config = Config(),
+                                                           vfs::Vfs* vfs = vfs::DefaultVfs());
   // Opens the file, creating it first if it does not exist; `init` runs in a transaction
   // (committed after it returns OK) exactly once, when the file is created. If `init` fails,
   // the new file is removed and its status returned. Errors: those of Create and Open.
@@ -227,6 +377,9 @@ class Persy {
 
   // Begins a transaction. Errors: InvalidArgument (transaction id too long).
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(const TxOptions& options = TxOptions());
+
+  // A snapshot of the committed state as of now (Snapshot). Errors: Failed (after Close).
+  absl::StatusOr<std::unique_ptr<Snapshot>> TakeSnapshot();
 
   // Verifies the structure of the whole file: every page of every segment, the catalog and the
   // journal is reachable exactly once, and the allocation bitmaps mark exactly those pages (no
@@ -253,6 +406,7 @@ class Persy {
   absl::StatusOr<std::vector<IndexInfo>> ListIndexes();
 
  private:
+  friend class Recovery;
   explicit Persy(std::unique_ptr<internal::Engine> engine);
   absl::StatusOr<std::vector<IndexValue>> GetAs(std::string_view index, const IndexValue& key,
                                                 std::optional<IndexType> value_type);
@@ -292,6 +446,18 @@ template <IndexPrimitive K, IndexPrimitive V>
 absl::Status Transaction::Range(std::string_view index, const IndexBound& from,
                                 const IndexBound& to, Direction direction,
                                 const std::function<bool(const K&, const std::vector<V>&)>& fn) {
+  return RangeAs(index, from, to, direction, kIndexTypeOf<K>, kIndexTypeOf<V>,
+                 index_internal::Typed<K, V>(fn));
+}
+template <IndexPrimitive K, IndexPrimitive V>
+absl::StatusOr<std::vector<V>> Snapshot::Get(std::string_view index, const K& key) {
+  return index_internal::Unpack<V>(
+      GetAs(index, IndexValue(std::in_place_type<K>, key), kIndexTypeOf<V>));
+}
+template <IndexPrimitive K, IndexPrimitive V>
+absl::Status Snapshot::Range(std::string_view index, const IndexBound& from,
+                             const IndexBound& to, Direction direction,
+                             const std::function<bool(const K&, const std::vector<V>&)>& fn) {
   return RangeAs(index, from, to, direction, kIndexTypeOf<K>, kIndexTypeOf<V>,
                  index_internal::Typed<K, V>(fn));
 }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/internal/bytes.h"
 
 namespace persy::internal {
 namespace {
@@ -20,30 +21,6 @@ absl::Status Malformed(PageId root, std::string_view what) {
 void SetType(PageBuf& page, PageType type) {
   PutU16(page.data() + 16, static_cast<uint16_t>(type));
 }
-
-// A bounds-checked reader over the blob.
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  bool U16(uint16_t& v) { return Take(2, [&](const char* p) { v = GetU16(p); }); }
-  bool U32(uint32_t& v) { return Take(4, [&](const char* p) { v = GetU32(p); }); }
-  bool U64(uint64_t& v) { return Take(8, [&](const char* p) { v = GetU64(p); }); }
-  bool Bytes(size_t n, std::string& out) {
-    return Take(n, [&](const char* p) { out.assign(p, n); });
-  }
-  bool done() const { return pos_ == data_.size(); }
-
- private:
-  template <typename F>
-  bool Take(size_t n, F f) {
-    if (data_.size() - pos_ < n) return false;
-    f(data_.data() + pos_);
-    pos_ += n;
-    return true;
-  }
-  std::string_view data_;
-  size_t pos_ = 0;
-};
 
 }  // namespace
 
@@ -95,7 +72,7 @@ std::string EncodeCatalog(const Catalog& catalog) {
 }
 
 absl::StatusOr<Catalog> DecodeCatalog(std::string_view blob, PageId root) {
-  Reader r(blob);
+  ByteReader r(blob);
   uint32_t version = 0, count = 0;
   Catalog catalog;
   if (!r.U32(version) || (version != 1 && version != kBlobVersion)) {

@@ -165,14 +165,20 @@ TEST(CommitRecordTest, RoundTripAndDamage) {
     SealPage(id, PageType::kData, 9, page);
     pages[id] = page;
   }
-  const std::string payload = EncodeCommitRecord({"tx-42", "", "tx-7"}, pages);
+  CommitLog log;
+  log.transaction_ids = {"tx-42", "", "tx-7"};
+  log.prepares = {{5, "write set five"}, {9, ""}};
+  log.decisions = {{3, true}, {4, false}};
+  const std::string payload = EncodeCommitRecord(log, pages);
   absl::StatusOr<CommitRecord> record = DecodeCommitRecord(payload);
   ASSERT_TRUE(record.ok()) << record.status();
-  EXPECT_EQ(record->transaction_ids, (std::vector<std::string>{"tx-42", "", "tx-7"}));
+  EXPECT_EQ(record->log.transaction_ids, log.transaction_ids);
+  EXPECT_EQ(record->log.prepares, log.prepares);
+  EXPECT_EQ(record->log.decisions, log.decisions);
   ASSERT_EQ(record->pages.size(), 3u);
   EXPECT_EQ(record->pages[0].first, 3u);  // in id order
   EXPECT_EQ(record->pages[2].second.body()[0], 12);
-  for (size_t cut = 0; cut < 30; ++cut) {
+  for (size_t cut = 0; cut < 90; ++cut) {
     EXPECT_EQ(DecodeCommitRecord(payload.substr(0, cut)).status().code(),
               absl::StatusCode::kDataLoss) << cut;
   }
@@ -181,16 +187,34 @@ TEST(CommitRecordTest, RoundTripAndDamage) {
   std::string damaged = payload;
   damaged[payload.size() - 100] ^= 1;  // inside the last image
   EXPECT_EQ(DecodeCommitRecord(damaged).status().code(), absl::StatusCode::kDataLoss);
+  // A decision is 1 or 0.
+  const size_t decision = payload.size() - 4 - 3 * (8 + kPageSize) - 1;
+  damaged = payload;
+  damaged[decision] = 2;
+  EXPECT_EQ(DecodeCommitRecord(damaged).status().code(), absl::StatusCode::kDataLoss);
+  // A type 2 record (group commit before two-phase commit) still reads.
+  std::string group(1, static_cast<char>(kGroupCommitRecordType));
+  char buf[4];
+  PutU32(buf, 1);
+  group.append(buf, 4);
+  PutU32(buf, 4);
+  group.append(buf, 4);
+  group.append("tx-8");
+  group.append(payload.substr(payload.size() - 4 - 3 * (8 + kPageSize)));
+  record = DecodeCommitRecord(group);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->log.transaction_ids, std::vector<std::string>{"tx-8"});
+  EXPECT_TRUE(record->log.prepares.empty());
+  EXPECT_EQ(record->pages.size(), 3u);
   // A type 1 record (one transaction, before group commit) still reads.
   std::string single(1, static_cast<char>(kSingleCommitRecordType));
-  char buf[4];
   PutU32(buf, 5);
   single.append(buf, 4);
   single.append("tx-99");
   single.append(payload.substr(payload.size() - 4 - 3 * (8 + kPageSize)));
   record = DecodeCommitRecord(single);
   ASSERT_TRUE(record.ok()) << record.status();
-  EXPECT_EQ(record->transaction_ids, std::vector<std::string>{"tx-99"});
+  EXPECT_EQ(record->log.transaction_ids, std::vector<std::string>{"tx-99"});
   EXPECT_EQ(record->pages.size(), 3u);
 }
 

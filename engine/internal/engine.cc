@@ -4,13 +4,16 @@
 #include <deque>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "engine/error.h"
 #include "engine/internal/api_errors.h"
 #include "engine/internal/commit_record.h"
 #include "engine/internal/index_commit.h"
 #include "engine/internal/journal_format.h"
+#include "engine/internal/tx_locks.h"
 #include "engine/internal/tx_state.h"
+#include "engine/internal/write_set.h"
 
 namespace persy::internal {
 namespace {
@@ -130,9 +133,16 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(vfs::Vfs* vfs, const std::s
   if (!file.ok()) return file.status();
   auto engine = std::unique_ptr<Engine>(
       new Engine(config, nullptr, std::make_unique<PageFile>(std::move(*file))));
-  if (absl::Status s = engine->Recover(); !s.ok()) {
-    engine->closed_ = true;  // nothing to checkpoint
-    return s;
+  absl::Status recovered = engine->Recover();
+  if (recovered.ok()) {
+    // A checkpoint makes the recovered state the file's state and gives every later frame a
+    // new epoch, so that stale frames past the journal's end can never be taken for new ones.
+    std::lock_guard<TimedMutex> lock(engine->commit_mu_);
+    recovered = engine->Checkpoint();
+  }
+  if (!recovered.ok()) {
+    engine->closed_ = true;  // nothing (more) to checkpoint
+    return recovered;
   }
   return engine;
 }
@@ -154,12 +164,17 @@ absl::Status Engine::Recover() {
   JournalReader reader(file_.get(), head, header_.next_lsn, header_.counter);
   uint64_t next_lsn = header_.next_lsn;
   std::map<PageId, uint64_t> replayed;  // page -> lsn of its last image in the journal
+  std::map<uint64_t, std::string> in_doubt;  // prepared, not decided: write sets by prepare id
   while (true) {
     absl::StatusOr<std::optional<JournalRecord>> record = reader.Next();
     if (!record.ok()) return IoErrorFrom(record.status());
     if (!record->has_value()) break;
     absl::StatusOr<CommitRecord> commit = DecodeCommitRecord((*record)->payload);
     if (!commit.ok()) return IoErrorFrom(commit.status());
+    for (PrepareEntry& prepare : commit->log.prepares) {
+      in_doubt[prepare.prepare_id] = std::move(prepare.write_set);
+    }
+    for (const Decision& decision : commit->log.decisions) in_doubt.erase(decision.prepare_id);
     for (auto& [id, page] : commit->pages) {
       replayed[id] = (*record)->lsn;
       cache_.Put(id, std::make_shared<const PageBuf>(std::move(page)));
@@ -196,14 +211,29 @@ absl::Status Engine::Recover() {
     std::unique_lock<std::shared_mutex> state(state_mu_);
     catalog_ = std::move(*catalog);
   }
-  {
-    std::lock_guard<std::mutex> counters(counter_mu_);
-    next_segment_id_ = catalog_.next_segment_id;
-    next_index_id_ = catalog_.next_index_id;
+  // The transactions left in doubt hold their locks again, and the ids they took stay taken.
+  std::lock_guard<std::mutex> counters(counter_mu_);
+  next_segment_id_ = catalog_.next_segment_id;
+  next_index_id_ = catalog_.next_index_id;
+  for (const auto& [prepare_id, write_set] : in_doubt) {
+    absl::StatusOr<std::unique_ptr<TxState>> tx = DecodeWriteSet(this, write_set);
+    if (!tx.ok()) return IoErrorFrom(tx.status());
+    for (const auto& [name, id] : (*tx)->created()) {
+      next_segment_id_ = std::max(next_segment_id_, id + 1);
+    }
+    for (const auto& [name, declared] : (*tx)->indexes().created()) {
+      next_index_id_ = std::max(next_index_id_, declared.id + 1);
+    }
+    for (const auto& [id, highest] : (*tx)->highest_inserted()) {
+      auto [it, inserted] = next_number_.emplace(id, highest + 1);
+      const SegmentMeta* meta = catalog_.FindById(id);
+      if (inserted && meta != nullptr) it->second = meta->next_number;
+      it->second = std::max(it->second, highest + 1);
+    }
+    prepared_[prepare_id] = PreparedTx{std::move(*tx)};
+    next_prepare_id_ = prepare_id + 1;
   }
-  // A checkpoint makes the recovered state the file's state and gives every later frame a new
-  // epoch, so that stale frames past the journal's end can never be taken for new ones.
-  return Checkpoint();
+  return absl::OkStatus();
 }
 
 absl::Status Engine::Close() {
@@ -477,11 +507,10 @@ absl::Status Engine::DropFreedPages(PageDelta& delta) {
   return absl::OkStatus();
 }
 
-absl::Status Engine::AppendAndSync(const std::vector<std::string>& transaction_ids,
-                                   PageDelta& delta) {
+absl::Status Engine::AppendAndSync(const CommitLog& log, PageDelta& delta) {
   const uint64_t lsn = journal_->next_lsn();
   delta.SealAll(lsn);
-  const std::string payload = EncodeCommitRecord(transaction_ids, delta.pages());
+  const std::string payload = EncodeCommitRecord(log, delta.pages());
   absl::StatusOr<uint64_t> appended =
       journal_->Append(payload, [&]() { return ReserveJournalPage(delta); });
   if (!appended.ok()) return Fail(appended.status());
@@ -503,7 +532,7 @@ absl::Status Engine::EnsureJournalRoom(uint64_t pages) {
   if (absl::Status s = allocator_.StartGroupsForJournal(grow, pages); !s.ok()) {
     return IoErrorFrom(s);
   }
-  if (absl::Status s = AppendAndSync({}, grow); !s.ok()) return s;
+  if (absl::Status s = AppendAndSync(CommitLog(), grow); !s.ok()) return s;
   Install(grow, nullptr);
   return absl::OkStatus();
 }
@@ -517,13 +546,82 @@ void Engine::Install(const PageDelta& delta, Catalog* catalog) {
 }
 
 absl::Status Engine::Commit(const TxState& tx) {
+  CommitRequest request;
+  request.tx = &tx;
+  return Submit(request);
+}
+
+absl::StatusOr<uint64_t> Engine::Prepare(std::unique_ptr<TxState> tx) {
+  CommitRequest request;
+  request.kind = CommitRequest::Kind::kPrepare;
+  request.tx = tx.get();
+  request.owned = &tx;
+  if (absl::Status s = Submit(request); !s.ok()) return s;
+  return request.prepare_id;
+}
+
+absl::Status Engine::CommitPrepared(uint64_t prepare_id) {
+  CommitRequest request;
+  request.kind = CommitRequest::Kind::kCommitPrepared;
+  request.prepare_id = prepare_id;
+  return Submit(request);
+}
+
+absl::Status Engine::RollbackPrepared(uint64_t prepare_id) {
+  CommitRequest request;
+  request.kind = CommitRequest::Kind::kRollbackPrepared;
+  request.prepare_id = prepare_id;
+  return Submit(request);
+}
+
+std::vector<Engine::PreparedInfo> Engine::Prepared() {
+  std::lock_guard<TimedMutex> lock(commit_mu_);
+  std::vector<PreparedInfo> out;
+  for (const auto& [id, prepared] : prepared_) {
+    out.push_back(PreparedInfo{id, prepared.tx->transaction_id()});
+  }
+  return out;
+}
+
+std::optional<std::string> Engine::LockedBy(const TxState& tx,
+                                            const std::vector<const TxState*>& also) const {
+  for (const auto& [id, prepared] : prepared_) {
+    if (std::optional<std::string> what = LockConflict(tx, *prepared.tx); what.has_value()) {
+      return what;
+    }
+  }
+  for (const TxState* prepared : also) {
+    if (std::optional<std::string> what = LockConflict(tx, *prepared); what.has_value()) {
+      return what;
+    }
+  }
+  return std::nullopt;
+}
+
+absl::Status Engine::Submit(CommitRequest& request) {
+  const auto deadline = std::chrono::steady_clock::now() + config_.lock_timeout;
+  while (true) {
+    absl::Status result = SubmitOnce(request, deadline);
+    if (!request.lock_wait) return result;
+    // A prepared transaction holds a lock the request needs: wait for a decision (commit or
+    // rollback of a prepared transaction), then try again.
+    std::unique_lock<std::mutex> queue(queue_mu_);
+    if (!queue_done_.wait_until(queue, deadline,
+                                [&] { return decisions_ != request.decisions_seen; })) {
+      return MakeError(Error::kLockTimeout, result.message());
+    }
+    request.taken = false;
+    request.done = false;
+    request.lock_wait = false;
+  }
+}
+
+absl::Status Engine::SubmitOnce(CommitRequest& request,
+                                std::chrono::steady_clock::time_point deadline) {
   // Group commit: the request joins the queue and waits until it is done, or until no leader is
   // at work, when its thread becomes the leader: it takes every request queued by then and
   // commits them as one group, with one journal record and one sync. While a leader syncs, the
   // next group gathers; the owners of the requests it took are woken as soon as it is done.
-  const auto deadline = std::chrono::steady_clock::now() + config_.lock_timeout;
-  CommitRequest request;
-  request.tx = &tx;
   std::unique_lock<std::mutex> queue(queue_mu_);
   queue_.push_back(&request);
   auto timed_out = [&]() -> absl::Status {
@@ -557,29 +655,43 @@ absl::Status Engine::Commit(const TxState& tx) {
   for (CommitRequest* r : group) r->taken = true;
   queue.unlock();
 
-  CommitGroup(group);
+  const uint64_t decided = CommitGroup(group);
 
   queue.lock();
   // After this, a request's owner may return and destroy it: nothing touches it again.
   for (CommitRequest* r : group) r->done = true;
+  decisions_ += decided;
   leader_active_ = false;
   queue.unlock();
   queue_done_.notify_all();
   return request.result;
 }
 
-void Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
-  auto decide_all = [&](const absl::Status& status) {
+uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
+  using Kind = CommitRequest::Kind;
+  auto decide_all = [&](const absl::Status& status) -> uint64_t {
     for (CommitRequest* r : group) r->result = status;
+    return 0;
   };
   if (absl::Status s = WriteState(); !s.ok()) return decide_all(s);
   auto writes = [](const TxState& tx) {
     return !tx.created().empty() || !tx.dropped().empty() || !tx.writes().empty() ||
            !tx.highest_inserted().empty() || tx.indexes().has_writes();
   };
+  // The transaction a request applies, if any.
+  auto applied = [&](const CommitRequest& r) -> const TxState* {
+    if (r.kind == Kind::kCommitPrepared) {
+      auto it = prepared_.find(r.prepare_id);
+      return it == prepared_.end() ? nullptr : it->second.tx.get();
+    }
+    return r.kind == Kind::kCommit || r.kind == Kind::kPrepare ? r.tx : nullptr;
+  };
   uint64_t estimate = 0;
   for (CommitRequest* r : group) {
-    if (writes(*r->tx)) estimate += JournalPagesFor(*r->tx);
+    const TxState* tx = applied(*r);
+    // A prepare journals its write set, which takes about as many pages as its changes do.
+    if (tx != nullptr && writes(*tx)) estimate += JournalPagesFor(*tx);
+    if (r->kind != Kind::kCommit) estimate += 1;
   }
   // Twice the journal's need: the commit's own allocations take free pages too.
   if (estimate > 0) {
@@ -588,47 +700,94 @@ void Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
 
   // Each request is validated against the committed state with the group's earlier members
   // applied, exactly as if they had committed one after the other, in queue order; one that
-  // fails is left out with its error. The group is built again from the start if a member's
-  // changes fail to apply (it is then left out with that error: I/O errors and damage), and at
-  // most once more if the journal turns out to lack room for the record: nothing is written
-  // until the record is, so the delta is dropped, room is made by a commit of its own, and the
-  // group is built again against the new state.
+  // fails is left out with its error, and one that needs a lock of a prepared transaction (also
+  // one prepared earlier in this group) is left out to wait for a decision. The group is built
+  // again from the start if a member's changes fail to apply (it is then left out with that
+  // error: I/O errors and damage), and at most once more if the journal turns out to lack room
+  // for the record: nothing is written until the record is, so the delta is dropped, room is
+  // made by a commit of its own, and the group is built again against the new state.
   std::vector<bool> apply_failed(group.size(), false);
   std::optional<PageDelta> delta;
   Catalog catalog;
   std::vector<CommitRequest*> members;
-  std::vector<std::string> ids;
-  auto decide_members = [&](const absl::Status& status) {
+  CommitLog log;
+  std::vector<const TxState*> group_prepared;
+  std::set<uint64_t> decided;  // in this group
+  uint64_t prepare_id = next_prepare_id_;
+  auto decide_members = [&](const absl::Status& status) -> uint64_t {
     for (CommitRequest* r : members) r->result = status;
+    return 0;
   };
   for (int room_attempt = 0;;) {
     delta.emplace(&cache_);
     catalog = catalog_;
     members.clear();
-    ids.clear();
+    log = CommitLog();
+    group_prepared.clear();
+    decided.clear();
+    prepare_id = next_prepare_id_;
     bool rebuild = false;
     for (size_t i = 0; i < group.size() && !rebuild; ++i) {
       CommitRequest* r = group[i];
       if (apply_failed[i]) continue;
-      r->result = Validate(*r->tx, catalog, *delta);
+      r->lock_wait = false;
+      const bool decision =
+          r->kind == Kind::kCommitPrepared || r->kind == Kind::kRollbackPrepared;
+      if (decision && (prepared_.count(r->prepare_id) == 0 ||
+                       !decided.insert(r->prepare_id).second)) {
+        r->result = MakeError(Error::kTransactionFinished, "the transaction was decided");
+        continue;
+      }
+      if (r->kind == Kind::kRollbackPrepared) {
+        r->result = absl::OkStatus();
+        log.decisions.push_back(Decision{r->prepare_id, /*commit=*/false});
+        members.push_back(r);
+        continue;
+      }
+      const TxState* tx = applied(*r);
+      if (r->kind != Kind::kCommitPrepared) {
+        if (std::optional<std::string> locked = LockedBy(*tx, group_prepared)) {
+          r->result = MakeError(Error::kLockTimeout,
+                                absl::StrCat("a prepared transaction holds ", *locked));
+          r->lock_wait = true;
+          r->decisions_seen = decisions_;
+          continue;
+        }
+        // A prepared transaction's checks were done at prepare, and its locks kept them true.
+        r->result = Validate(*tx, catalog, *delta);
+        if (!r->result.ok()) continue;
+      }
+      if (r->kind == Kind::kPrepare) {
+        r->prepare_id = prepare_id++;
+        log.prepares.push_back(PrepareEntry{r->prepare_id, EncodeWriteSet(*tx)});
+        group_prepared.push_back(tx);
+        members.push_back(r);
+        continue;
+      }
       // Nothing to make durable for a transaction that only read; what it read is checked.
-      if (!r->result.ok() || !writes(*r->tx)) continue;
-      if (absl::Status s = Apply(*r->tx, *delta, catalog); !s.ok()) {
+      if (!writes(*tx) && r->kind == Kind::kCommit) continue;
+      r->result = absl::OkStatus();
+      if (absl::Status s = Apply(*tx, *delta, catalog); !s.ok()) {
         r->result = IoErrorFrom(s);
         apply_failed[i] = true;
         rebuild = true;
         continue;
       }
+      if (r->kind == Kind::kCommitPrepared) {
+        log.decisions.push_back(Decision{r->prepare_id, /*commit=*/true});
+      }
+      log.transaction_ids.push_back(tx->transaction_id());
       members.push_back(r);
-      ids.push_back(r->tx->transaction_id());
     }
     if (rebuild) continue;
-    if (members.empty()) return;
+    if (members.empty()) return 0;
     if (absl::Status s = DropFreedPages(*delta); !s.ok()) return decide_members(IoErrorFrom(s));
     // Each page image with its id, in frames of at most kMaxFramePayload bytes, plus the
-    // transaction ids and a page of slack for the record's last, partial frame.
-    uint64_t payload = delta->pages().size() * (8 + kPageSize);
-    for (const std::string& id : ids) payload += 4 + id.size();
+    // log and a page of slack for the record's last, partial frame.
+    uint64_t payload = delta->pages().size() * (8 + kPageSize) + 13;
+    for (const std::string& id : log.transaction_ids) payload += 4 + id.size();
+    for (const PrepareEntry& p : log.prepares) payload += 12 + p.write_set.size();
+    payload += 9 * log.decisions.size();
     const uint64_t need = payload / kMaxFramePayload + 3;
     absl::StatusOr<uint64_t> room = allocator_.JournalRoom(*delta, need);
     if (!room.ok()) return decide_members(IoErrorFrom(room.status()));
@@ -639,19 +798,51 @@ void Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
     }
     if (absl::Status s = EnsureJournalRoom(2 * need); !s.ok()) return decide_members(s);
   }
-  if (absl::Status s = AppendAndSync(ids, *delta); !s.ok()) return decide_members(s);
+  if (absl::Status s = AppendAndSync(log, *delta); !s.ok()) return decide_members(s);
   Install(*delta, &catalog);
+  next_prepare_id_ = prepare_id;
+  for (CommitRequest* r : members) {
+    if (r->kind == Kind::kPrepare) {
+      prepared_[r->prepare_id] = PreparedTx{std::move(*r->owned)};
+    } else if (r->kind != Kind::kCommit) {
+      prepared_.erase(r->prepare_id);
+    }
+  }
   decide_members(absl::OkStatus());
   if (journal_bytes_ > config_.checkpoint_journal_bytes) {
     // The group is durable already; a failed checkpoint fails the handle, not the commits.
     Checkpoint().IgnoreError();
   }
+  return log.decisions.size();
 }
 
 absl::Status Engine::Checkpoint() {
+  // The transactions prepared and not decided are written again at the start of the new
+  // journal, in one record, before the header points at it: the old journal, where they were
+  // prepared, is given up.
+  CommitLog relog;
+  for (const auto& [id, prepared] : prepared_) {
+    relog.prepares.push_back(PrepareEntry{id, EncodeWriteSet(*prepared.tx)});
+  }
+  const std::string relog_payload =
+      relog.prepares.empty() ? std::string() : EncodeCommitRecord(relog, {});
+  if (!relog_payload.empty()) {
+    if (absl::Status s = EnsureJournalRoom(2 * (relog_payload.size() / kMaxFramePayload + 3));
+        !s.ok()) {
+      return s;
+    }
+  }
+
   // The journal restarts in the lowest free pages, so that a journal that wandered to the end
   // of the file does not keep the file from shrinking. Its page header carries the next
   // sequence number; the new epoch (the header counter) makes any older frame there invalid.
+  std::set<PageId> old_journal;
+  old_journal.swap(journal_pages_);
+  bool switched = false;
+  // Until the header names the new journal, the old one is the journal.
+  absl::Cleanup keep_old = [&] {
+    if (!switched) journal_pages_.insert(old_journal.begin(), old_journal.end());
+  };
   PageDelta reserve_view(&cache_);
   absl::StatusOr<PageId> head = ReserveJournalPage(reserve_view);
   if (!head.ok()) return IoErrorFrom(head.status());
@@ -660,30 +851,33 @@ absl::Status Engine::Checkpoint() {
   absl::StatusOr<JournalPosition> start =
       StartJournal(*file_, *head, *next, journal_->position().seq + 1, header_.counter + 1);
   if (!start.ok()) return Fail(start.status());
-
-  if (absl::Status s = cache_.FlushDirty(); !s.ok()) return Fail(s);
-  if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
   FileHeader header = header_;
   header.counter = header_.counter + 1;
   header.next_lsn = journal_->next_lsn();
   header.journal_head_page = start->page;
   header.journal_head_seq = start->seq;
   header.journal_head_offset = start->offset;
+  auto journal = std::make_unique<JournalWriter>(file_.get(), *start, header.next_lsn,
+                                                 header.counter);
+  if (!relog_payload.empty()) {
+    absl::StatusOr<uint64_t> appended =
+        journal->Append(relog_payload, [&]() { return ReserveJournalPage(reserve_view); });
+    if (!appended.ok()) return Fail(appended.status());
+  }
+
+  if (absl::Status s = cache_.FlushDirty(); !s.ok()) return Fail(s);
+  if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
   if (absl::Status s = WriteFileHeader(*file_, header); !s.ok()) return Fail(s);
   if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
   header_ = header;
-  journal_ = std::make_unique<JournalWriter>(file_.get(), *start, header_.next_lsn,
-                                             header_.counter);
+  journal_ = std::move(journal);
+  switched = true;
+  cache_.SetLsnLimit(journal_->next_lsn());
   journal_bytes_ = 0;
 
   // The old journal is no longer needed: its pages are free space again.
-  for (auto it = journal_pages_.begin(); it != journal_pages_.end();) {
-    if (*it == start->page || *it == start->next_page) {
-      ++it;
-    } else {
-      allocator_.Unreserve(*it);
-      it = journal_pages_.erase(it);
-    }
+  for (PageId id : old_journal) {
+    if (journal_pages_.count(id) == 0) allocator_.Unreserve(id);
   }
   // Give back free pages at the tail. Not synced: a lost truncate only leaves free pages.
   absl::StatusOr<uint64_t> pages = file_->PageCount();

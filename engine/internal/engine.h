@@ -13,6 +13,7 @@
 #ifndef ENGINE_INTERNAL_ENGINE_H_
 #define ENGINE_INTERNAL_ENGINE_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,6 +32,7 @@
 #include "engine/config.h"
 #include "engine/internal/allocator.h"
 #include "engine/internal/catalog.h"
+#include "engine/internal/commit_record.h"
 #include "engine/internal/file_header.h"
 #include "engine/internal/index_tree.h"
 #include "engine/internal/journal.h"
@@ -92,6 +94,20 @@ class Engine {
   // time are made durable together, with one sync (group commit).
   absl::Status Commit(const TxState& tx);
 
+  // Two-phase commit (Transaction::Prepare's contract). Validates `tx` as Commit does and makes
+  // it durable as prepared, holding its locks (tx_locks.h); returns its prepare id.
+  absl::StatusOr<uint64_t> Prepare(std::unique_ptr<TxState> tx);
+  // Decides a prepared transaction, durably. On error it stays prepared.
+  absl::Status CommitPrepared(uint64_t prepare_id);
+  absl::Status RollbackPrepared(uint64_t prepare_id);
+  // The transactions prepared and not decided, by prepare id: after Open, those a crash (or a
+  // Close) left in doubt.
+  struct PreparedInfo {
+    uint64_t prepare_id = 0;
+    std::string transaction_id;
+  };
+  std::vector<PreparedInfo> Prepared();
+
   // Persy::CheckIntegrity's contract.
   absl::Status CheckIntegrity();
 
@@ -102,25 +118,49 @@ class Engine {
   Engine(const Config& config, std::unique_ptr<vfs::Vfs> owned_vfs,
          std::unique_ptr<PageFile> file);
 
-  // A commit waiting in the queue; its owner's stack holds it until `done`.
+  // A commit, prepare or decision waiting in the queue; its owner's stack holds it until
+  // `done`.
   struct CommitRequest {
-    const TxState* tx = nullptr;
+    enum class Kind { kCommit, kPrepare, kCommitPrepared, kRollbackPrepared };
+    Kind kind = Kind::kCommit;
+    const TxState* tx = nullptr;               // kCommit, kPrepare
+    std::unique_ptr<TxState>* owned = nullptr;  // kPrepare: handed to prepared_ on success
+    uint64_t prepare_id = 0;  // the decisions' input; a prepare's output
     bool taken = false;  // a leader took it into a group (guarded by queue_mu_)
     bool done = false;   // `result` is final (guarded by queue_mu_)
     absl::Status result;  // written by the leader before `done`
+    // Written by the leader before `done`: the request needs a lock a prepared transaction
+    // holds (`result` says which); its owner waits for a decision after `decisions_seen`.
+    bool lock_wait = false;
+    uint64_t decisions_seen = 0;
+  };
+  // A transaction prepared and not decided.
+  struct PreparedTx {
+    std::unique_ptr<TxState> tx;
   };
 
-  // Replays the journal and checkpoints. REQUIRES: called once, from Open.
+  // Queues `request` until a group decides it, retrying while it waits for a lock.
+  absl::Status Submit(CommitRequest& request);
+  // One pass of Submit: queues `request` and waits for its group, leading it if no one does.
+  absl::Status SubmitOnce(CommitRequest& request,
+                          std::chrono::steady_clock::time_point deadline);
+  // Replays the journal: the committed pages into the cache, the transactions left in doubt
+  // into prepared_. REQUIRES: called once, from Open, which then checkpoints.
   absl::Status Recover();
+  // The prepared transactions that hold a lock `tx` needs, among prepared_ and `also`.
+  // REQUIRES: commit_mu_ held.
+  std::optional<std::string> LockedBy(const TxState& tx,
+                                      const std::vector<const TxState*>& also) const;
   // REQUIRES: commit_mu_ held, for all below.
   absl::Status Checkpoint();
-  // Commits `group` (every request's result set). REQUIRES: commit_mu_ held, for all below.
-  void CommitGroup(const std::vector<CommitRequest*>& group);
+  // Commits `group` (every request's result set); returns how many prepared transactions it
+  // decided. REQUIRES: commit_mu_ held, for all below.
+  uint64_t CommitGroup(const std::vector<CommitRequest*>& group);
   // Checks `tx` against `catalog` and the pages as `delta` sees them (the committed state with
   // the group's earlier members applied).
   absl::Status Validate(const TxState& tx, const Catalog& catalog, PageDelta& delta) const;
   absl::Status Apply(const TxState& tx, PageDelta& delta, Catalog& catalog);
-  absl::Status AppendAndSync(const std::vector<std::string>& transaction_ids, PageDelta& delta);
+  absl::Status AppendAndSync(const CommitLog& log, PageDelta& delta);
   // Makes sure the journal can take `pages` more pages, starting groups if needed.
   absl::Status EnsureJournalRoom(uint64_t pages);
   absl::Status DropFreedPages(PageDelta& delta);
@@ -144,11 +184,16 @@ class Engine {
   std::set<PageId> journal_pages_;  // reserved for the journal
   uint64_t journal_bytes_ = 0;      // appended since the last checkpoint
   bool closed_ = false;
+  std::map<uint64_t, PreparedTx> prepared_;  // by prepare id
+  uint64_t next_prepare_id_ = 1;
 
   std::mutex queue_mu_;
   std::condition_variable queue_done_;  // signalled when a group's requests are done
   std::deque<CommitRequest*> queue_;    // guarded by queue_mu_
   bool leader_active_ = false;          // a thread is committing a group (guarded by queue_mu_)
+  // Decisions on prepared transactions so far: written with commit_mu_ and queue_mu_ held;
+  // read with either.
+  uint64_t decisions_ = 0;
 
   mutable std::shared_mutex state_mu_;
   // State below is written with commit_mu_ and state_mu_ (exclusive) held; read with either.

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@
 namespace persy::internal {
 
 class Engine;
+class TxState;
 struct IndexMeta;
 
 // One put or remove of a key; values encoded (key_codec.h).
@@ -86,6 +88,9 @@ class TxIndexes {
   const std::map<uint32_t, Changes>& changes() const { return changes_; }  // by index id
 
  private:
+  friend absl::StatusOr<std::unique_ptr<TxState>> DecodeWriteSet(Engine* engine,
+                                                                  std::string_view bytes);
+
   // The index `name` as the transaction sees it; `committed` is its committed metadata, or
   // nullptr for one this transaction created. REQUIRES: the engine's shared lock.
   struct Resolved {

@@ -254,6 +254,19 @@ absl::Status TxState::Commit() {
   return engine_->Commit(*this);
 }
 
+absl::StatusOr<std::unique_ptr<TxState>> TxState::TakeForPrepare() {
+  if (absl::Status s = CheckLive(); !s.ok()) return s;
+  finished_ = true;
+  auto taken = std::unique_ptr<TxState>(new TxState(std::move(*this)));
+  created_.clear();
+  dropped_.clear();
+  writes_.clear();
+  write_versions_.clear();
+  read_versions_.clear();
+  highest_inserted_.clear();
+  return taken;
+}
+
 absl::Status TxState::Rollback() {
   if (absl::Status s = CheckLive(); !s.ok()) return s;
   finished_ = true;

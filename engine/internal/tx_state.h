@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -48,6 +49,9 @@ class TxState {
   absl::Status Scan(std::string_view segment, const ScanFn& fn);
   absl::Status Commit();
   absl::Status Rollback();
+  // Finishes this transaction and returns its changes in a new finished TxState, for the
+  // engine to prepare (Transaction::Prepare).
+  absl::StatusOr<std::unique_ptr<TxState>> TakeForPrepare();
 
   // Indexes (tx_indexes.h), after the TransactionFinished check.
   absl::Status CreateIndex(std::string_view name, IndexType key_type, IndexType value_type,
@@ -64,6 +68,7 @@ class TxState {
                      Direction direction, std::optional<IndexType> key_type,
                      std::optional<IndexType> value_type, const RangeFn& fn);
 
+  Engine* engine() const { return engine_; }
   // For Engine::Commit.
   const std::string& transaction_id() const { return transaction_id_; }
   TxStrategy strategy() const { return strategy_; }
@@ -78,6 +83,10 @@ class TxState {
   const TxIndexes& indexes() const { return indexes_; }
 
  private:
+  friend absl::StatusOr<std::unique_ptr<TxState>> DecodeWriteSet(Engine* engine,
+                                                                  std::string_view bytes);
+  TxState(TxState&&) = default;
+
   // The segment `name` as this transaction sees it: its id, and its committed metadata if it
   // is a committed segment (nullptr if created by this transaction). REQUIRES: shared lock.
   struct Resolved {

@@ -1,0 +1,48 @@
+// Helpers for the engine's API tests: creating a database on the simulated disk, beginning a
+// transaction, and asserting a call's persy error by name.
+//
+//   auto db = MustCreate(sim, "/db/x.persy");
+//   EXPECT_ERR(Error::kSegmentNotFound, tx->Insert("nope", "bytes"));
+
+#ifndef ENGINE_TEST_UTIL_H_
+#define ENGINE_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "engine/internal/status_test_util.h"
+#include "engine/persy.h"
+#include "vfs/sim_vfs.h"
+
+namespace persy::testing {
+
+inline std::unique_ptr<Persy> MustCreate(vfs::SimVfs& sim, const std::string& path,
+                                         const Config& config = Config()) {
+  auto db = Persy::Create(path, config, &sim);
+  EXPECT_TRUE(db.ok()) << db.status();
+  return db.ok() ? std::move(*db) : nullptr;
+}
+
+inline std::unique_ptr<Transaction> MustBegin(Persy& db, const TxOptions& options = TxOptions()) {
+  auto tx = db.Begin(options);
+  EXPECT_TRUE(tx.ok()) << tx.status();
+  return tx.ok() ? std::move(*tx) : nullptr;
+}
+
+inline TxOptions WithId(std::string transaction_id) {
+  TxOptions options;
+  options.transaction_id = std::move(transaction_id);
+  return options;
+}
+
+}  // namespace persy::testing
+
+// The persy error of a call, compared by name so that a failure prints both.
+#define EXPECT_ERR(error, ...)                                                   \
+  EXPECT_EQ(::persy::ErrorName(::persy::ErrorOf(::persy::testing::StatusOf(__VA_ARGS__))), \
+            ::persy::ErrorName(error))                                           \
+      << #__VA_ARGS__
+
+#endif  // ENGINE_TEST_UTIL_H_
