@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/internal/engine.h"
+#include "engine/internal/snapshot_state.h"
 #include "engine/internal/tx_indexes.h"
 #include "engine/internal/tx_state.h"
 #include "vfs/mem_vfs.h"
@@ -254,17 +255,68 @@ absl::StatusOr<std::unique_ptr<Transaction>> Persy::Begin(const TxOptions& optio
       new Transaction(std::make_unique<internal::TxState>(engine_.get(), options)));
 }
 
+absl::StatusOr<std::unique_ptr<Snapshot>> Persy::TakeSnapshot() {
+  return std::unique_ptr<Snapshot>(new Snapshot(engine_->TakeSnapshot()));
+}
+
+Snapshot::Snapshot(std::unique_ptr<internal::SnapshotState> state) : state_(std::move(state)) {}
+
+Snapshot::~Snapshot() = default;
+
+absl::StatusOr<std::optional<std::string>> Snapshot::Read(std::string_view segment,
+                                                          RecordId id) {
+  return internal::ReadRecordIn(*state_, segment, id);
+}
+absl::Status Snapshot::Scan(std::string_view segment, const ScanFn& fn) {
+  return internal::ScanIn(*state_, segment, fn);
+}
+absl::StatusOr<bool> Snapshot::ExistsSegment(std::string_view name) {
+  return internal::ExistsSegmentIn(*state_, name);
+}
+absl::StatusOr<std::vector<SegmentInfo>> Snapshot::ListSegments() {
+  return internal::ListSegmentsIn(*state_);
+}
+absl::StatusOr<std::vector<IndexValue>> Snapshot::Get(std::string_view index,
+                                                      const IndexValue& key) {
+  return GetAs(index, key, std::nullopt);
+}
+absl::StatusOr<std::vector<IndexValue>> Snapshot::GetAs(std::string_view index,
+                                                        const IndexValue& key,
+                                                        std::optional<IndexType> value_type) {
+  internal::TxIndexes view(state_.get());
+  return view.Get(index, key, value_type);
+}
+absl::Status Snapshot::Range(std::string_view index, const IndexBound& from,
+                             const IndexBound& to, Direction direction, const RangeFn& fn) {
+  return RangeAs(index, from, to, direction, std::nullopt, std::nullopt, fn);
+}
+absl::Status Snapshot::RangeAs(std::string_view index, const IndexBound& from,
+                               const IndexBound& to, Direction direction,
+                               std::optional<IndexType> key_type,
+                               std::optional<IndexType> value_type, const RangeFn& fn) {
+  internal::TxIndexes view(state_.get());
+  return view.Range(index, from, to, direction, key_type, value_type, fn);
+}
+absl::StatusOr<bool> Snapshot::ExistsIndex(std::string_view name) {
+  internal::TxIndexes view(state_.get());
+  return view.Exists(name);
+}
+absl::StatusOr<std::vector<IndexInfo>> Snapshot::ListIndexes() {
+  internal::TxIndexes view(state_.get());
+  return view.List();
+}
+
 absl::StatusOr<std::optional<std::string>> Persy::Read(std::string_view segment, RecordId id) {
-  return engine_->Read(segment, id);
+  return internal::ReadRecordIn(*engine_, segment, id);
 }
 absl::Status Persy::Scan(std::string_view segment, const ScanFn& fn) {
-  return engine_->Scan(segment, fn);
+  return internal::ScanIn(*engine_, segment, fn);
 }
 absl::StatusOr<bool> Persy::ExistsSegment(std::string_view name) {
-  return engine_->ExistsSegment(name);
+  return internal::ExistsSegmentIn(*engine_, name);
 }
 absl::StatusOr<std::vector<SegmentInfo>> Persy::ListSegments() {
-  return engine_->ListSegments();
+  return internal::ListSegmentsIn(*engine_);
 }
 
 

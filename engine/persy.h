@@ -378,7 +378,7 @@ class Persy {
   // Begins a transaction. Errors: InvalidArgument (transaction id too long).
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(const TxOptions& options = TxOptions());
 
-  // A snapshot of the committed state as of now (Snapshot). Errors: Failed (after Close).
+  // A snapshot of the committed state as of now (Snapshot). Errors: none.
   absl::StatusOr<std::unique_ptr<Snapshot>> TakeSnapshot();
 
   // Verifies the structure of the whole file: every page of every segment, the catalog and the

@@ -176,6 +176,10 @@ absl::Status Allocator::Free(PageDelta& delta, PageId id) {
   absl::StatusOr<PageBuf*> writable = delta.Write(BitmapPageOf(group));
   if (!writable.ok()) return writable.status();
   SetBit(**writable, id % kGroupPages, false);
+  if (defer_frees_) {
+    Reserve(id);
+    deferred_.push_back(id);
+  }
   Freed(id);
   return absl::OkStatus();
 }

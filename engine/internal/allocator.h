@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -62,7 +63,14 @@ class Allocator {
 
   // Marks `id` free in `delta`. kInvalidArgument for pages 0 and 1 and bitmap pages; kDataLoss
   // if `id` is already free (a double free is damage or a bug, never silently ignored).
+  // With deferred frees, the page is also reserved and listed for TakeDeferred.
   [[nodiscard]] absl::Status Free(PageDelta& delta, PageId id);
+
+  // Deferred frees: a freed page is reserved, so that no later Allocate or ReserveForJournal
+  // hands it out, until its owner unreserves it (the engine keeps freed pages for snapshots).
+  void set_defer_frees(bool defer) { defer_frees_ = defer; }
+  // The pages freed (and reserved) since the last call.
+  std::vector<PageId> TakeDeferred() { return std::exchange(deferred_, {}); }
 
   // Picks the lowest page that no one can need, reserves it for the journal and returns it.
   // Reads `delta` but never changes it (the commit being journaled may already be sealed). The
@@ -136,6 +144,8 @@ class Allocator {
   std::map<uint64_t, std::vector<uint64_t>> reserved_words_;
   // Groups below it have no page that is free in the committed bitmaps and not reserved.
   uint64_t hint_ = 0;
+  bool defer_frees_ = false;
+  std::vector<PageId> deferred_;
 };
 
 }  // namespace persy::internal

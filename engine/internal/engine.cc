@@ -11,6 +11,7 @@
 #include "engine/internal/commit_record.h"
 #include "engine/internal/index_commit.h"
 #include "engine/internal/journal_format.h"
+#include "engine/internal/snapshot_state.h"
 #include "engine/internal/tx_locks.h"
 #include "engine/internal/tx_state.h"
 #include "engine/internal/write_set.h"
@@ -75,7 +76,10 @@ Engine::Engine(const Config& config, std::unique_ptr<vfs::Vfs> owned_vfs,
     : config_(config),
       owned_vfs_(std::move(owned_vfs)),
       file_(std::move(file)),
-      cache_(file_.get(), std::max(config.cache_size_bytes, kMinCacheBytes)) {}
+      cache_(file_.get(), std::max(config.cache_size_bytes, kMinCacheBytes)) {
+  // Pages a commit frees are reused only once no snapshot can read them (KeepFreed).
+  allocator_.set_defer_frees(true);
+}
 
 Engine::~Engine() { Close().IgnoreError(); }
 
@@ -286,91 +290,6 @@ std::shared_lock<std::shared_mutex> Engine::SharedLock() const {
   return std::shared_lock<std::shared_mutex>(state_mu_);
 }
 
-absl::StatusOr<std::optional<RecordInfo>> Engine::ReadCommitted(const SegmentMeta& segment,
-                                                                uint64_t number) {
-  PageDelta delta(&cache_);
-  absl::StatusOr<std::optional<RecordInfo>> info = ReadRecord(delta, segment.root, number);
-  if (!info.ok()) return IoErrorFrom(info.status());
-  return info;
-}
-
-absl::StatusOr<std::optional<uint64_t>> Engine::NextCommitted(const SegmentMeta& segment,
-                                                              uint64_t from) {
-  PageDelta delta(&cache_);
-  absl::StatusOr<std::optional<uint64_t>> next = NextRecord(delta, segment.root, from);
-  if (!next.ok()) return IoErrorFrom(next.status());
-  return next;
-}
-
-absl::StatusOr<std::vector<std::string>> Engine::CommittedIndexValues(const IndexMeta& index,
-                                                                      std::string_view key) {
-  PageDelta delta(&cache_);
-  absl::StatusOr<std::vector<std::string>> values = ValuesOf(delta, index.root, key);
-  if (!values.ok()) return IoErrorFrom(values.status());
-  return values;
-}
-
-absl::StatusOr<std::optional<KeyValues>> Engine::CommittedIndexKey(const IndexMeta& index,
-                                                                   const Probe& from,
-                                                                   Direction direction) {
-  PageDelta delta(&cache_);
-  absl::StatusOr<std::optional<KeyValues>> next = NextKey(delta, index.root, from, direction);
-  if (!next.ok()) return IoErrorFrom(next.status());
-  return next;
-}
-
-absl::StatusOr<std::optional<std::string>> Engine::Read(std::string_view segment, RecordId id) {
-  auto lock = SharedLock();
-  auto it = catalog_.segments.find(std::string(segment));
-  if (it == catalog_.segments.end()) return SegmentNotFound(segment);
-  if (absl::Status s = CheckIdOf(it->second.id, segment, id); !s.ok()) return s;
-  absl::StatusOr<std::optional<RecordInfo>> info = ReadCommitted(it->second, id.number());
-  if (!info.ok()) return info.status();
-  if (!info->has_value()) return std::optional<std::string>();
-  return std::optional<std::string>(std::move((*info)->bytes));
-}
-
-absl::Status Engine::Scan(std::string_view segment, const ScanFn& fn) {
-  uint32_t segment_id = 0;
-  for (uint64_t from = 1;;) {
-    std::optional<RecordInfo> info;
-    uint64_t number = 0;
-    {
-      auto lock = SharedLock();
-      auto it = catalog_.segments.find(std::string(segment));
-      if (it == catalog_.segments.end() || (segment_id != 0 && it->second.id != segment_id)) {
-        // Dropped (and perhaps recreated) during the scan: the segment scanned is gone.
-        if (segment_id != 0) return absl::OkStatus();
-        return SegmentNotFound(segment);
-      }
-      segment_id = it->second.id;
-      absl::StatusOr<std::optional<uint64_t>> next = NextCommitted(it->second, from);
-      if (!next.ok()) return next.status();
-      if (!next->has_value()) return absl::OkStatus();
-      number = **next;
-      absl::StatusOr<std::optional<RecordInfo>> read = ReadCommitted(it->second, number);
-      if (!read.ok()) return read.status();
-      info = std::move(*read);
-    }
-    if (info.has_value() && !fn(RecordId(segment_id, number), info->bytes)) {
-      return absl::OkStatus();
-    }
-    from = number + 1;
-  }
-}
-
-absl::StatusOr<bool> Engine::ExistsSegment(std::string_view name) {
-  auto lock = SharedLock();
-  return catalog_.segments.count(std::string(name)) != 0;
-}
-
-absl::StatusOr<std::vector<SegmentInfo>> Engine::ListSegments() {
-  auto lock = SharedLock();
-  std::vector<SegmentInfo> out;
-  for (const auto& [name, meta] : catalog_.segments) out.push_back(SegmentInfo{name, meta.id});
-  return out;
-}
-
 absl::Status Engine::Validate(const TxState& tx, const Catalog& catalog,
                               PageDelta& delta) const {
   for (const auto& [name, id] : tx.created()) {
@@ -491,18 +410,13 @@ absl::StatusOr<PageId> Engine::ReserveJournalPage(PageDelta& delta) {
 
 absl::Status Engine::DropFreedPages(PageDelta& delta) {
   // A page the commit changed and then freed (a data page emptied by deletes) need not be
-  // journaled, and its image must not linger in the cache to be written back over whatever
-  // the page holds next.
+  // journaled. Its committed image stays in the cache until KeepFreed or ReleaseKept lets
+  // it go: a snapshot may still read it.
   auto& pages = delta.mutable_pages();
   for (auto it = pages.begin(); it != pages.end();) {
     absl::StatusOr<bool> used = allocator_.IsUsed(delta, it->first);
     if (!used.ok()) return used.status();
-    if (*used) {
-      ++it;
-    } else {
-      cache_.Drop(it->first);
-      it = pages.erase(it);
-    }
+    it = *used ? std::next(it) : pages.erase(it);
   }
   return absl::OkStatus();
 }
@@ -537,12 +451,113 @@ absl::Status Engine::EnsureJournalRoom(uint64_t pages) {
   return absl::OkStatus();
 }
 
-void Engine::Install(const PageDelta& delta, Catalog* catalog) {
+uint64_t Engine::Install(const PageDelta& delta, Catalog* catalog) {
   std::unique_lock<std::shared_mutex> state(state_mu_);
+  const uint64_t version = version_ + 1;
+  if (!snapshots_.empty()) {
+    // A snapshot reads the current image of a page unless an older image is kept for it: keep
+    // the image this install replaces if the newest snapshot reads it now. A page the delta
+    // never read from the committed state (a page it allocated) was free, and no snapshot
+    // reads it.
+    const uint64_t newest = *snapshots_.rbegin();
+    for (const auto& [id, page] : delta.pages()) {
+      std::shared_ptr<const PageBuf> replaced = delta.CommittedImage(id);
+      if (replaced == nullptr) continue;
+      auto kept = old_images_.find(id);
+      if (kept == old_images_.end()) {
+        old_images_[id].emplace(version, std::move(replaced));
+      } else if (kept->second.rbegin()->first <= newest) {
+        kept->second.emplace(version, std::move(replaced));
+      }
+    }
+  }
   for (const auto& [id, page] : delta.pages()) {
     cache_.Put(id, std::make_shared<const PageBuf>(page));
   }
   if (catalog != nullptr) catalog_ = std::move(*catalog);
+  version_ = version;
+  return version;
+}
+
+void Engine::KeepFreed(uint64_t version) {
+  std::vector<PageId> freed = allocator_.TakeDeferred();
+  if (freed.empty()) return;
+  bool needed = false;
+  {
+    // A snapshot taken after the install sees these pages free and never reads them.
+    auto lock = SharedLock();
+    needed = !snapshots_.empty() && *snapshots_.begin() < version;
+  }
+  if (needed) {
+    // Their images stay where they are, in the cache or the file, for the snapshots to read.
+    std::vector<PageId>& kept = kept_[version];
+    kept.insert(kept.end(), freed.begin(), freed.end());
+    return;
+  }
+  for (PageId id : freed) {
+    allocator_.Unreserve(id);
+    // The image of a freed page must not linger in the cache, to be written back later over
+    // whatever the page holds next.
+    cache_.Drop(id);
+  }
+}
+
+void Engine::ReleaseKept() {
+  if (kept_.empty()) return;
+  uint64_t oldest = UINT64_MAX;
+  {
+    auto lock = SharedLock();
+    if (!snapshots_.empty()) oldest = *snapshots_.begin();
+  }
+  // The pages freed by the commit of version v are read by the snapshots older than v only.
+  for (auto it = kept_.begin(); it != kept_.end() && it->first <= oldest;) {
+    for (PageId id : it->second) {
+      allocator_.Unreserve(id);
+      cache_.Drop(id);
+    }
+    it = kept_.erase(it);
+  }
+}
+
+void Engine::DiscardFreed() {
+  for (PageId id : allocator_.TakeDeferred()) allocator_.Unreserve(id);
+}
+
+std::unique_ptr<SnapshotState> Engine::TakeSnapshot() {
+  std::unique_lock<std::shared_mutex> state(state_mu_);
+  snapshots_.insert(version_);
+  return std::make_unique<SnapshotState>(this, version_, catalog_);
+}
+
+void Engine::ReleaseSnapshot(uint64_t version) {
+  std::unique_lock<std::shared_mutex> state(state_mu_);
+  snapshots_.erase(snapshots_.find(version));
+  // An image kept for the versions [from, until) is needed while a snapshot is in that range.
+  for (auto page = old_images_.begin(); page != old_images_.end();) {
+    uint64_t from = 0;
+    for (auto it = page->second.begin(); it != page->second.end();) {
+      const uint64_t until = it->first;
+      auto reader = snapshots_.lower_bound(from);
+      from = until;
+      if (reader != snapshots_.end() && *reader < until) {
+        ++it;
+      } else {
+        it = page->second.erase(it);
+      }
+    }
+    page = page->second.empty() ? old_images_.erase(page) : std::next(page);
+  }
+  // The kept pages are given back by the next commit or checkpoint (ReleaseKept), which hold
+  // the commit lock the allocator needs.
+}
+
+absl::StatusOr<std::shared_ptr<const PageBuf>> Engine::PageAsOf(uint64_t version, PageId id) {
+  if (auto page = old_images_.find(id); page != old_images_.end()) {
+    if (auto it = page->second.upper_bound(version); it != page->second.end()) {
+      return it->second;
+    }
+  }
+  return cache_.Get(id);
 }
 
 absl::Status Engine::Commit(const TxState& tx) {
@@ -669,6 +684,9 @@ absl::Status Engine::SubmitOnce(CommitRequest& request,
 
 uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
   using Kind = CommitRequest::Kind;
+  ReleaseKept();
+  // Pages freed while building a group that does not commit are free again.
+  absl::Cleanup discard = [this] { DiscardFreed(); };
   auto decide_all = [&](const absl::Status& status) -> uint64_t {
     for (CommitRequest* r : group) r->result = status;
     return 0;
@@ -719,6 +737,7 @@ uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
     return 0;
   };
   for (int room_attempt = 0;;) {
+    DiscardFreed();
     delta.emplace(&cache_);
     catalog = catalog_;
     members.clear();
@@ -799,7 +818,7 @@ uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
     if (absl::Status s = EnsureJournalRoom(2 * need); !s.ok()) return decide_members(s);
   }
   if (absl::Status s = AppendAndSync(log, *delta); !s.ok()) return decide_members(s);
-  Install(*delta, &catalog);
+  KeepFreed(Install(*delta, &catalog));
   next_prepare_id_ = prepare_id;
   for (CommitRequest* r : members) {
     if (r->kind == Kind::kPrepare) {
@@ -817,6 +836,7 @@ uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
 }
 
 absl::Status Engine::Checkpoint() {
+  ReleaseKept();
   // The transactions prepared and not decided are written again at the start of the new
   // journal, in one record, before the header points at it: the old journal, where they were
   // prepared, is given up.

@@ -33,6 +33,7 @@
 #include "engine/internal/allocator.h"
 #include "engine/internal/catalog.h"
 #include "engine/internal/commit_record.h"
+#include "engine/internal/committed_state.h"
 #include "engine/internal/file_header.h"
 #include "engine/internal/index_tree.h"
 #include "engine/internal/journal.h"
@@ -45,9 +46,10 @@
 
 namespace persy::internal {
 
+class SnapshotState;
 class TxState;
 
-class Engine {
+class Engine : public CommittedState {
  public:
   // Creates a new file (FileAlreadyExists if it exists). `owned_vfs`, if given, is the Vfs
   // `vfs` points to and lives as long as the engine (in-memory mode).
@@ -64,31 +66,14 @@ class Engine {
 
   const Config& config() const { return config_; }
 
-  // Committed reads.
-  absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
-  absl::Status Scan(std::string_view segment, const ScanFn& fn);
-  absl::StatusOr<bool> ExistsSegment(std::string_view name);
-  absl::StatusOr<std::vector<SegmentInfo>> ListSegments();
-
   // For transactions: id counters (never reissued while open; see docs/format.md).
   uint32_t AllocateSegmentId();
   uint64_t AllocateRecordNumber(uint32_t segment_id);
   uint32_t AllocateIndexId();
 
-  // Committed state for a transaction's reads. REQUIRES: the caller holds SharedLock().
-  std::shared_lock<std::shared_mutex> SharedLock() const;
-  const Catalog& catalog() const { return catalog_; }
-  absl::StatusOr<std::optional<RecordInfo>> ReadCommitted(const SegmentMeta& segment,
-                                                          uint64_t number);
-  absl::StatusOr<std::optional<uint64_t>> NextCommitted(const SegmentMeta& segment,
-                                                        uint64_t from);
-  // The committed values of `key` (encoded) in `index`, in order.
-  absl::StatusOr<std::vector<std::string>> CommittedIndexValues(const IndexMeta& index,
-                                                                std::string_view key);
-  // The nearest committed key after `from` (forward) or before it (backward) with its values.
-  absl::StatusOr<std::optional<KeyValues>> CommittedIndexKey(const IndexMeta& index,
-                                                             const Probe& from,
-                                                             Direction direction);
+  // The current committed state (committed_state.h), for transactions' and Persy's reads.
+  std::shared_lock<std::shared_mutex> SharedLock() const override;
+  const Catalog& catalog() const override { return catalog_; }
 
   // Validates and commits `tx` (Transaction::Commit's contract). Commits waiting at the same
   // time are made durable together, with one sync (group commit).
@@ -108,11 +93,22 @@ class Engine {
   };
   std::vector<PreparedInfo> Prepared();
 
+  // Snapshots (snapshot_state.h): the committed state as of now, kept until released.
+  std::unique_ptr<SnapshotState> TakeSnapshot();
+  // REQUIRES: called once for each TakeSnapshot, with its version.
+  void ReleaseSnapshot(uint64_t version);
+  // The committed image of page `id` as of `version` (a count of installs: a snapshot's).
+  // REQUIRES: SharedLock() held, and a snapshot of `version` live.
+  absl::StatusOr<std::shared_ptr<const PageBuf>> PageAsOf(uint64_t version, PageId id);
+
   // Persy::CheckIntegrity's contract.
   absl::Status CheckIntegrity();
 
   // OK while writes are allowed; Failed after a failed write or sync, or after Close.
   absl::Status WriteState() const;
+
+ protected:
+  PageSource* pages() override { return &cache_; }
 
  private:
   Engine(const Config& config, std::unique_ptr<vfs::Vfs> owned_vfs,
@@ -164,8 +160,16 @@ class Engine {
   // Makes sure the journal can take `pages` more pages, starting groups if needed.
   absl::Status EnsureJournalRoom(uint64_t pages);
   absl::Status DropFreedPages(PageDelta& delta);
-  // Makes `delta` (and `catalog`, if given) the committed state, for readers too.
-  void Install(const PageDelta& delta, Catalog* catalog);
+  // Makes `delta` (and `catalog`, if given) the committed state, for readers too, keeping the
+  // images it replaces that a snapshot still needs; returns the new version.
+  uint64_t Install(const PageDelta& delta, Catalog* catalog);
+  // The pages freed by the commit of `version` (reserved by the allocator's deferred frees):
+  // kept reserved while a snapshot older than it is live (it may read them), else given back.
+  void KeepFreed(uint64_t version);
+  // Gives back the kept pages that no live snapshot can read any more.
+  void ReleaseKept();
+  // Gives back the pages freed in a delta that will not commit.
+  void DiscardFreed();
   absl::StatusOr<PageId> ReserveJournalPage(PageDelta& delta);
   // Turns a failure of the file into the sticky state and the status to return.
   absl::Status Fail(const absl::Status& status);
@@ -195,9 +199,19 @@ class Engine {
   // read with either.
   uint64_t decisions_ = 0;
 
+  // Pages freed by the commit of each version, kept (reserved) for the snapshots older than it.
+  std::map<uint64_t, std::vector<PageId>> kept_;
+
   mutable std::shared_mutex state_mu_;
   // State below is written with commit_mu_ and state_mu_ (exclusive) held; read with either.
   Catalog catalog_;
+  uint64_t version_ = 0;  // installs so far
+  // State below is written with state_mu_ exclusive, read with it shared.
+  std::multiset<uint64_t> snapshots_;  // the versions of the live snapshots
+  // Replaced images that live snapshots read: by page, by the version that replaced them, so
+  // that the image a snapshot of version v reads is the first whose key is above v (or the
+  // current one if none is).
+  std::map<PageId, std::map<uint64_t, std::shared_ptr<const PageBuf>>> old_images_;
 
   mutable std::mutex counter_mu_;
   // State below is protected by counter_mu_.

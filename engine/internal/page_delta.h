@@ -64,6 +64,13 @@ class PageDelta {
   // copy (a page freed and allocated again within this delta).
   PageBuf* Fresh(PageId id);
 
+  // The committed image of `id` this delta read (through Read, ReadCommitted or a first Write),
+  // or nullptr if it did not: for a commit to keep the image a snapshot still needs.
+  std::shared_ptr<const PageBuf> CommittedImage(PageId id) const {
+    auto it = committed_.find(id);
+    return it == committed_.end() ? nullptr : it->second;
+  }
+
   // Whether the delta has a private copy of the page.
   bool Contains(PageId id) const;
 

@@ -121,7 +121,11 @@ bool ReplayOps(ValueMode mode, const std::vector<IndexOp>& ops, std::vector<std:
   return true;
 }
 
-TxIndexes::TxIndexes(Engine* engine, TxStrategy strategy) : engine_(engine), strategy_(strategy) {}
+TxIndexes::TxIndexes(Engine* engine, TxStrategy strategy)
+    : engine_(engine), state_(engine), strategy_(strategy) {}
+
+TxIndexes::TxIndexes(CommittedState* view)
+    : engine_(nullptr), state_(view), strategy_(TxStrategy::kLastWriterWins) {}
 
 bool TxIndexes::has_writes() const {
   if (!created_.empty() || !dropped_.empty()) return true;
@@ -135,7 +139,7 @@ absl::StatusOr<TxIndexes::Resolved> TxIndexes::Resolve(std::string_view name) co
   if (auto it = created_.find(std::string(name)); it != created_.end()) {
     return Resolved{it->first, it->second, nullptr};
   }
-  const auto& indexes = engine_->catalog().indexes;
+  const auto& indexes = state_->catalog().indexes;
   auto it = indexes.find(std::string(name));
   if (it == indexes.end() || dropped_.count(it->second.id) != 0) return IndexNotFound(name);
   const IndexMeta& meta = it->second;
@@ -145,7 +149,7 @@ absl::StatusOr<TxIndexes::Resolved> TxIndexes::Resolve(std::string_view name) co
 absl::StatusOr<std::vector<std::string>> TxIndexes::Committed(const Resolved& index,
                                                              const std::string& key) const {
   if (index.committed == nullptr) return std::vector<std::string>();
-  return engine_->CommittedIndexValues(*index.committed, key);
+  return state_->CommittedIndexValues(*index.committed, key);
 }
 
 void TxIndexes::OverlayOwn(const Resolved& index, const std::string& key,
@@ -206,7 +210,7 @@ absl::Status TxIndexes::Create(std::string_view name, IndexType key_type, IndexT
       static_cast<int>(mode) > static_cast<int>(ValueMode::kCluster)) {
     return MakeError(Error::kInvalidArgument, "unknown index type or value mode");
   }
-  auto lock = engine_->SharedLock();
+  auto lock = state_->SharedLock();
   if (Resolve(name).ok()) {
     return MakeError(Error::kIndexAlreadyExists,
                      absl::StrCat("index \"", std::string(name), "\" already exists"));
@@ -216,7 +220,7 @@ absl::Status TxIndexes::Create(std::string_view name, IndexType key_type, IndexT
 }
 
 absl::Status TxIndexes::Drop(std::string_view name) {
-  auto lock = engine_->SharedLock();
+  auto lock = state_->SharedLock();
   PERSY_ASSIGN_OR_RETURN(Resolved index, Resolve(name));
   if (index.committed == nullptr) {
     return MakeError(Error::kCannotDropIndexCreatedInTx,
@@ -229,14 +233,14 @@ absl::Status TxIndexes::Drop(std::string_view name) {
 }
 
 absl::StatusOr<bool> TxIndexes::Exists(std::string_view name) {
-  auto lock = engine_->SharedLock();
+  auto lock = state_->SharedLock();
   return Resolve(name).ok();
 }
 
 absl::StatusOr<std::vector<IndexInfo>> TxIndexes::List() {
-  auto lock = engine_->SharedLock();
+  auto lock = state_->SharedLock();
   std::map<std::string, Declared> visible(created_.begin(), created_.end());
-  for (const auto& [name, meta] : engine_->catalog().indexes) {
+  for (const auto& [name, meta] : state_->catalog().indexes) {
     if (dropped_.count(meta.id) == 0) {
       visible.emplace(name, Declared{meta.id, meta.key_type, meta.value_type, meta.mode});
     }
@@ -250,7 +254,7 @@ absl::StatusOr<std::vector<IndexInfo>> TxIndexes::List() {
 
 absl::Status TxIndexes::Put(std::string_view name, const IndexValue& key,
                             const IndexValue& value) {
-  auto lock = engine_->SharedLock();
+  auto lock = state_->SharedLock();
   PERSY_ASSIGN_OR_RETURN(Resolved index, Resolve(name));
   PERSY_RETURN_IF_ERROR(CheckType(name, "key", index.index.key_type, persy::TypeOf(key)));
   PERSY_RETURN_IF_ERROR(CheckType(name, "value", index.index.value_type, persy::TypeOf(value)));
@@ -270,7 +274,7 @@ absl::Status TxIndexes::Put(std::string_view name, const IndexValue& key,
 
 absl::Status TxIndexes::Remove(std::string_view name, const IndexValue& key,
                                const std::optional<IndexValue>& value) {
-  auto lock = engine_->SharedLock();
+  auto lock = state_->SharedLock();
   PERSY_ASSIGN_OR_RETURN(Resolved index, Resolve(name));
   PERSY_RETURN_IF_ERROR(CheckType(name, "key", index.index.key_type, persy::TypeOf(key)));
   if (value.has_value()) {
@@ -289,7 +293,7 @@ absl::Status TxIndexes::Remove(std::string_view name, const IndexValue& key,
 absl::StatusOr<std::vector<IndexValue>> TxIndexes::Get(std::string_view name,
                                                        const IndexValue& key,
                                                        std::optional<IndexType> value_type) {
-  auto lock = engine_->SharedLock();
+  auto lock = state_->SharedLock();
   PERSY_ASSIGN_OR_RETURN(Resolved index, Resolve(name));
   PERSY_RETURN_IF_ERROR(CheckType(name, "key", index.index.key_type, persy::TypeOf(key)));
   if (value_type.has_value()) {
@@ -314,7 +318,7 @@ absl::Status TxIndexes::Range(std::string_view name, const IndexBound& from, con
   std::string to_key;
   uint32_t id = 0;
   {
-    auto lock = engine_->SharedLock();
+    auto lock = state_->SharedLock();
     PERSY_ASSIGN_OR_RETURN(Resolved index, Resolve(name));
     id = index.index.id;
     if (key_type.has_value()) {
@@ -343,7 +347,7 @@ absl::Status TxIndexes::Range(std::string_view name, const IndexBound& from, con
     IndexValue key;
     std::vector<IndexValue> values;
     {
-      auto lock = engine_->SharedLock();
+      auto lock = state_->SharedLock();
       absl::StatusOr<Resolved> index = Resolve(name);
       // Dropped (and perhaps recreated) by a commit during the range: the index ranged is gone.
       if (!index.ok() || index->index.id != id) return absl::OkStatus();
@@ -352,7 +356,7 @@ absl::Status TxIndexes::Range(std::string_view name, const IndexBound& from, con
       std::optional<KeyValues> committed;
       if (index->committed != nullptr) {
         PERSY_ASSIGN_OR_RETURN(committed,
-                               engine_->CommittedIndexKey(*index->committed, probe, direction));
+                               state_->CommittedIndexKey(*index->committed, probe, direction));
       }
       std::optional<std::string> next;
       if (committed.has_value()) next = committed->key;

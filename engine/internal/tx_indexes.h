@@ -10,8 +10,8 @@
 // For the version strategies it remembers the committed values of each key when it first
 // changed it (and, under kVersionOnRead, first read it with Get), for the commit to compare.
 //
-// Without changes, a TxIndexes is a view of the committed indexes: Persy's own Get, Range,
-// ExistsIndex and ListIndexes use one.
+// Without changes, a TxIndexes is a view of the committed indexes: Persy's and Snapshot's Get,
+// Range, ExistsIndex and ListIndexes use one.
 //
 // Thread-safety: only accessed by one thread at a time.
 
@@ -33,6 +33,7 @@
 
 namespace persy::internal {
 
+class CommittedState;
 class Engine;
 class TxState;
 struct IndexMeta;
@@ -65,6 +66,8 @@ class TxIndexes {
   };
 
   TxIndexes(Engine* engine, TxStrategy strategy);
+  // A view of `view`'s indexes, for reads only (Create is not allowed).
+  explicit TxIndexes(CommittedState* view);
 
   absl::Status Create(std::string_view name, IndexType key_type, IndexType value_type,
                       ValueMode mode);
@@ -112,7 +115,8 @@ class TxIndexes {
   absl::StatusOr<std::vector<IndexValue>> Decode(const Resolved& index,
                                                  const std::vector<std::string>& values) const;
 
-  Engine* const engine_;
+  Engine* const engine_;          // nullptr for a view
+  CommittedState* const state_;  // what committed: the engine's current state or a snapshot
   const TxStrategy strategy_;
   std::map<std::string, Declared> created_;  // by name
   std::map<uint32_t, std::string> dropped_;  // committed indexes dropped here, by id
