@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cerrno>
 #include <map>
 #include <memory>
 #include <optional>
@@ -391,6 +393,107 @@ TEST(TwoPhaseTest, InDoubtSurvivesCheckpointsAndUndecidedRecoveries) {
   ASSERT_OK(indexes);
   EXPECT_EQ(indexes->size(), 2u);
   ASSERT_OK((*db)->CheckIntegrity());
+}
+
+// The same in-doubt file, recovered with the same decisions (commit "a", roll back "b", Finish
+// commits "c"), with the power lost at every I/O event of the recovery in turn, or one write or
+// sync failing: recovering again with the same decisions gives the same result.
+struct InDoubtFile {
+  std::map<std::string, RecordId> ids;
+  RecordId base;
+};
+
+InDoubtFile MakeInDoubtFile(SimVfs& sim) {
+  InDoubtFile out;
+  Fixture f(sim);
+  out.base = f.base;
+  std::vector<std::unique_ptr<PreparedTransaction>> handles;
+  for (const std::string name : {"a", "b", "c"}) {
+    auto tx = MustBegin(*f.db, WithId(name));
+    out.ids[name] = *tx->Insert("s", std::string(name == "b" ? 9000 : 100, name[0]));
+    EXPECT_OK(tx->Put<uint64_t, std::string>("i", name[0], name));
+    if (name == "a") EXPECT_OK(tx->Update("s", f.base, "updated by a"));
+    auto prepared = tx->Prepare();
+    EXPECT_OK(prepared);
+    handles.push_back(std::move(*prepared));
+  }
+  sim.Crash();
+  handles.clear();
+  return out;
+}
+
+void ExpectDecided(Persy& db, const InDoubtFile& file, const std::string& context) {
+  EXPECT_EQ(*db.Read("s", file.base), "updated by a") << context;
+  EXPECT_EQ(*db.Read("s", file.ids.at("a")), std::string(100, 'a')) << context;
+  EXPECT_EQ(*db.Read("s", file.ids.at("b")), std::nullopt) << context;
+  EXPECT_EQ(*db.Read("s", file.ids.at("c")), std::string(100, 'c')) << context;
+  EXPECT_EQ(Values(db, 'a'), std::vector<std::string>{"a"}) << context;
+  EXPECT_TRUE(Values(db, 'b').empty()) << context;
+  EXPECT_EQ(Values(db, 'c'), std::vector<std::string>{"c"}) << context;
+  EXPECT_EQ(Dump(db).size(), 3u) << context;
+  EXPECT_OK(db.CheckIntegrity()) << context;
+}
+
+// Runs the recovery; returns whether it got through.
+bool RecoverWithDecisions(SimVfs& sim) {
+  auto recovery = Persy::Recover(kPath, Config(), &sim);
+  if (!recovery.ok()) return false;
+  for (const RecoverEntry& e : (*recovery)->List()) {
+    // A decision made before the interruption is not in doubt any more.
+    if (e.transaction_id == "a" && !(*recovery)->Commit("a").ok()) return false;
+    if (e.transaction_id == "b" && !(*recovery)->Rollback("b").ok()) return false;
+  }
+  auto db = (*recovery)->Finish();
+  return db.ok() && (*db)->Close().ok();
+}
+
+TEST(TwoPhaseTest, RecoveryInterruptedAnywhereGivesTheSameResult) {
+  const uint64_t seed = persy::testing::TestSeed();
+  const auto decide = [](std::string_view id) { return id != "b"; };
+  uint64_t power_cuts = 0;
+  for (uint64_t k = 1;; ++k) {
+    SimVfs sim(seed + k);
+    sim.set_record_events(false);
+    const InDoubtFile file = MakeInDoubtFile(sim);
+    sim.PowerOffAfter(k);
+    const bool through = RecoverWithDecisions(sim);
+    const bool cut = sim.powered_off();
+    sim.Crash();
+    if (cut) ++power_cuts;
+    const std::string context = absl::StrCat("power cut after event ", k);
+    auto db = Persy::OpenWithRecover(kPath, Config(), decide, &sim);
+    ASSERT_OK(db) << context;
+    ExpectDecided(**db, file, context);
+    if (!cut) {
+      EXPECT_TRUE(through) << context;
+      break;
+    }
+  }
+  EXPECT_GT(power_cuts, 10u);
+  std::printf("recovery interrupted by a power cut at %llu events in turn\n",
+              static_cast<unsigned long long>(power_cuts));
+  for (vfs::IoKind kind : {vfs::IoKind::kWrite, vfs::IoKind::kSync, vfs::IoKind::kRead}) {
+    for (uint64_t nth = 1;; ++nth) {
+      SimVfs sim(seed + nth);
+      sim.set_record_events(false);
+      const InDoubtFile file = MakeInDoubtFile(sim);
+      const uint64_t before = sim.count(kind);
+      sim.InjectFault(kind, nth, EIO, /*persistent=*/false);
+      const bool through = RecoverWithDecisions(sim);
+      const bool reached = sim.count(kind) - before >= nth;
+      sim.ClearFaults();
+      sim.Crash();
+      const std::string context =
+          absl::StrCat(vfs::IoKindName(kind), " ", nth, " failing");
+      auto db = Persy::OpenWithRecover(kPath, Config(), decide, &sim);
+      ASSERT_OK(db) << context;
+      ExpectDecided(**db, file, context);
+      if (!reached) {
+        EXPECT_TRUE(through) << context;
+        break;
+      }
+    }
+  }
 }
 
 }  // namespace
