@@ -1,24 +1,33 @@
 // The commit record: the journal payload of one group commit (docs/format.md), holding what the
 // group made durable at once: transactions committed in one call, transactions prepared, the
-// decisions on earlier prepared ones, and the page images of every change applied.
+// decisions on earlier prepared ones, and the change of every page the group changed.
 //
-//   [u8 type = 3]
+//   [u8 type = 4]
 //   [u32 n] then n transaction ids committed:          [u32 length][id]
 //   [u32 n] then n prepares:      [u64 prepare id][u32 length][write set (write_set.h)]
 //   [u32 n] then n decisions:     [u64 prepare id][u8 1 = committed, 0 = rolled back]
-//   [u32 page count] then per page: [u64 page id][4096-byte sealed page image]
+//   [u32 n] then n page changes:  [u64 page id][u8 form] and
+//       form 0, a whole image:    [4096-byte sealed page image]
+//       form 1, a difference:     [u16 n] then n ranges: [u16 offset][u16 length][bytes]
 //
-// Older types are still read: type 2 (group commit before two-phase commit) has the ids and the
-// pages only; type 1 (before group commit) has one id, [u32 length][id], then the pages.
+// A difference gives the bytes that changed from the page's previous image in the same journal
+// (its base); the journal writer sends one only for a page whose whole image it wrote since the
+// journal started (Engine, "journaled"), so recovery always replays the base first. Either way
+// the result must verify as the page (its checksum covers the whole page).
 //
-// Recovery applies the images in order; each image must verify as the page it claims to be.
+// Older types are still read: type 3 is type 4 with whole images only and no form byte; type 2
+// (group commit before two-phase commit) has the ids and the images only; type 1 (before group
+// commit) has one id, [u32 length][id], then the images.
+//
 // Thread-safety: pure functions.
 
 #ifndef ENGINE_INTERNAL_COMMIT_RECORD_H_
 #define ENGINE_INTERNAL_COMMIT_RECORD_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,7 +40,8 @@ namespace persy::internal {
 
 inline constexpr uint8_t kSingleCommitRecordType = 1;
 inline constexpr uint8_t kGroupCommitRecordType = 2;
-inline constexpr uint8_t kCommitRecordType = 3;
+inline constexpr uint8_t kWholePagesCommitRecordType = 3;
+inline constexpr uint8_t kCommitRecordType = 4;
 
 struct PrepareEntry {
   uint64_t prepare_id = 0;  // unique among the prepared transactions of the file
@@ -52,15 +62,30 @@ struct CommitLog {
   std::vector<Decision> decisions;
 };
 
-struct CommitRecord {
-  CommitLog log;
-  std::vector<std::pair<PageId, PageBuf>> pages;
+// The change of one page: a whole image, or ranges of bytes changed from its base.
+struct PageChange {
+  PageId id = 0;
+  std::optional<PageBuf> image;  // a whole image, verified
+  std::vector<std::pair<uint16_t, std::string>> ranges;  // else: (offset, bytes), in order
 };
 
-std::string EncodeCommitRecord(const CommitLog& log, const std::map<PageId, PageBuf>& pages);
+struct CommitRecord {
+  CommitLog log;
+  std::vector<PageChange> pages;
+};
 
-// kDataLoss if the payload is malformed or an image does not verify as its page.
+// The base of page `id` for a difference, or nullptr to write its whole image.
+using BaseFn = std::function<const PageBuf*(PageId id)>;
+
+std::string EncodeCommitRecord(const CommitLog& log, const std::map<PageId, PageBuf>& pages,
+                               const BaseFn& base = nullptr);
+
+// kDataLoss if the payload is malformed or a whole image does not verify as its page.
 absl::StatusOr<CommitRecord> DecodeCommitRecord(absl::string_view payload);
+
+// The page `change` makes of `base` (ignored for a whole image), verified as the page.
+// kDataLoss if it does not verify (a wrong base, or damage).
+absl::StatusOr<PageBuf> ApplyPageChange(const PageChange& change, const PageBuf* base);
 
 }  // namespace persy::internal
 

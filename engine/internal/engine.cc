@@ -20,6 +20,8 @@ namespace persy::internal {
 namespace {
 
 constexpr size_t kMinCacheBytes = 64 << 10;
+// How far the file grows ahead of the journal (GrowForJournal).
+constexpr uint64_t kJournalGrowPages = 64;
 
 // An estimate of the journal pages a commit of `tx` needs, to make room before building it:
 // small records share data pages and index entries share leaves, so a page per 32 records or 16
@@ -168,6 +170,8 @@ absl::Status Engine::Recover() {
   JournalReader reader(file_.get(), head, header_.next_lsn, header_.counter);
   uint64_t next_lsn = header_.next_lsn;
   std::map<PageId, uint64_t> replayed;  // page -> lsn of its last image in the journal
+  // The last image of each page replayed: the base of the page's next difference.
+  std::map<PageId, std::shared_ptr<const PageBuf>> images;
   std::map<uint64_t, std::string> in_doubt;  // prepared, not decided: write sets by prepare id
   while (true) {
     absl::StatusOr<std::optional<JournalRecord>> record = reader.Next();
@@ -179,9 +183,15 @@ absl::Status Engine::Recover() {
       in_doubt[prepare.prepare_id] = std::move(prepare.write_set);
     }
     for (const Decision& decision : commit->log.decisions) in_doubt.erase(decision.prepare_id);
-    for (auto& [id, page] : commit->pages) {
-      replayed[id] = (*record)->lsn;
-      cache_.Put(id, std::make_shared<const PageBuf>(std::move(page)));
+    for (const PageChange& change : commit->pages) {
+      auto base = images.find(change.id);
+      absl::StatusOr<PageBuf> page =
+          ApplyPageChange(change, base == images.end() ? nullptr : base->second.get());
+      if (!page.ok()) return IoErrorFrom(page.status());
+      auto image = std::make_shared<const PageBuf>(*page);
+      replayed[change.id] = (*record)->lsn;
+      images[change.id] = image;
+      cache_.Put(change.id, std::move(image));
     }
     next_lsn = (*record)->lsn + 1;
   }
@@ -404,8 +414,31 @@ absl::StatusOr<PageId> Engine::ReserveJournalPage(PageDelta& delta) {
   journal_pages_.insert(*id);
   // The page is free, but the cache may still hold a dirty image of what it was; written back
   // later, that image would overwrite the journal.
-  cache_.Drop(*id);
+  ForgetPage(*id);
+  if (absl::Status s = GrowForJournal(*id); !s.ok()) return s;
   return id;
+}
+
+absl::Status Engine::GrowForJournal(PageId id) {
+  // Every journal append past the end of the file would change its size, and make the sync of
+  // each commit write the file system's metadata too. So the file grows ahead of the journal,
+  // a run of pages at a time, with sealed free pages (a page inside the file must verify; they
+  // are free space, given back by the next checkpoint's truncation if still unused). It stops
+  // short of the next group's bitmap page: a group not started has no page there.
+  absl::StatusOr<uint64_t> pages = file_->PageCount();
+  if (!pages.ok()) return pages.status();
+  if (id < *pages) return absl::OkStatus();
+  // A file being created gets its header and first bitmap page (0 to 2) from Create.
+  const PageId from = std::max<PageId>(*pages, 3);
+  const PageId end = std::min<PageId>(id + kJournalGrowPages, BitmapPageOf(id / kGroupPages + 1));
+  std::string run;
+  run.reserve((end - from) * kPageSize);
+  for (PageId p = from; p < end; ++p) {
+    PageBuf page;
+    SealPage(p, PageType::kFree, /*lsn=*/0, page);
+    run.append(page.data(), kPageSize);
+  }
+  return file_->WriteAt(from * kPageSize, run);
 }
 
 absl::Status Engine::DropFreedPages(PageDelta& delta) {
@@ -424,7 +457,11 @@ absl::Status Engine::DropFreedPages(PageDelta& delta) {
 absl::Status Engine::AppendAndSync(const CommitLog& log, PageDelta& delta) {
   const uint64_t lsn = journal_->next_lsn();
   delta.SealAll(lsn);
-  const std::string payload = EncodeCommitRecord(log, delta.pages());
+  // A page whose whole image this journal holds is sent as its difference from its committed
+  // image, which is the journal's last image of it (commit_record.h).
+  const std::string payload = EncodeCommitRecord(log, delta.pages(), [&](PageId id) {
+    return journaled_.count(id) != 0 ? delta.CommittedImage(id).get() : nullptr;
+  });
   absl::StatusOr<uint64_t> appended =
       journal_->Append(payload, [&]() { return ReserveJournalPage(delta); });
   if (!appended.ok()) return Fail(appended.status());
@@ -432,6 +469,7 @@ absl::Status Engine::AppendAndSync(const CommitLog& log, PageDelta& delta) {
   if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
   cache_.SetLsnLimit(journal_->next_lsn());
   journal_bytes_ += payload.size();
+  for (const auto& [id, page] : delta.pages()) journaled_.insert(id);
   return absl::OkStatus();
 }
 
@@ -496,9 +534,7 @@ void Engine::KeepFreed(uint64_t version) {
   }
   for (PageId id : freed) {
     allocator_.Unreserve(id);
-    // The image of a freed page must not linger in the cache, to be written back later over
-    // whatever the page holds next.
-    cache_.Drop(id);
+    ForgetPage(id);
   }
 }
 
@@ -513,10 +549,18 @@ void Engine::ReleaseKept() {
   for (auto it = kept_.begin(); it != kept_.end() && it->first <= oldest;) {
     for (PageId id : it->second) {
       allocator_.Unreserve(id);
-      cache_.Drop(id);
+      ForgetPage(id);
     }
     it = kept_.erase(it);
   }
+}
+
+void Engine::ForgetPage(PageId id) {
+  // The image of a freed page must not linger in the cache, to be written back later over
+  // whatever the page holds next; and its next image in the journal must be whole, since the
+  // page's next base is not the journal's last image of it any more.
+  cache_.Drop(id);
+  journaled_.erase(id);
 }
 
 void Engine::DiscardFreed() {
@@ -891,6 +935,7 @@ absl::Status Engine::Checkpoint() {
   if (absl::Status s = file_->Sync(); !s.ok()) return Fail(s);
   header_ = header;
   journal_ = std::move(journal);
+  journaled_.clear();
   switched = true;
   cache_.SetLsnLimit(journal_->next_lsn());
   journal_bytes_ = 0;

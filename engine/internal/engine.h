@@ -170,7 +170,12 @@ class Engine : public CommittedState {
   void ReleaseKept();
   // Gives back the pages freed in a delta that will not commit.
   void DiscardFreed();
+  // Lets go of a page that is free now, or about to hold the journal: its cached image and its
+  // place in journaled_.
+  void ForgetPage(PageId id);
   absl::StatusOr<PageId> ReserveJournalPage(PageDelta& delta);
+  // Grows the file past journal page `id` if it lies beyond the end.
+  absl::Status GrowForJournal(PageId id);
   // Turns a failure of the file into the sticky state and the status to return.
   absl::Status Fail(const absl::Status& status);
 
@@ -186,6 +191,9 @@ class Engine : public CommittedState {
   FileHeader header_;
   std::unique_ptr<JournalWriter> journal_;
   std::set<PageId> journal_pages_;  // reserved for the journal
+  // Pages whose whole image the current journal holds, with every later change of them: a
+  // commit may journal only their difference from the committed image.
+  std::set<PageId> journaled_;
   uint64_t journal_bytes_ = 0;      // appended since the last checkpoint
   bool closed_ = false;
   std::map<uint64_t, PreparedTx> prepared_;  // by prepare id

@@ -38,7 +38,7 @@ inline constexpr uint16_t kPageFormatVersion = 1;
 inline constexpr PageId kNoPage = ~PageId{0};
 
 enum class PageType : uint16_t {
-  kFree = 0,  // never written as such; a zero page reads as this
+  kFree = 0,  // a zero page reads as this; written only to grow the file ahead of the journal
   kFileHeader = 1,
   kBitmap = 2,
   kJournal = 3,
