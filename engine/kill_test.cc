@@ -5,7 +5,8 @@
 // Rounds continue on the same file, so recovery runs after recovery.
 //
 // Each commit i inserts a record "commit <i>" and puts i -> its id into an index; the check
-// reads both ways.
+// reads both ways. A second test does the same with transactions prepared and committed, or
+// left in doubt, and checks what recovery finds in doubt.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,10 +16,13 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <set>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/persy.h"
 #include "tools/test_seed.h"
@@ -110,6 +114,127 @@ TEST(KillTest, EveryReturnedCommitSurvivesSigkill) {
     std::printf("round %d: %zu commits returned before SIGKILL\n", round, returned.size());
   }
   EXPECT_GT(total_returned, 0u) << "no commit returned before a kill: nothing was checked";
+  std::remove(path.c_str());
+}
+
+// What the two-phase child reports: the transaction number and what returned.
+struct Report {
+  uint64_t number = 0;
+  uint64_t what = 0;  // 0: committed (in one call or after its prepare), 1: prepared
+};
+
+// The two-phase child: transaction i (id "tx-<i>") commits in one call if i % 3 == 0; else it
+// is prepared, then committed if i % 3 == 1, or left in doubt if i % 3 == 2 (its handle is
+// leaked, so that nothing rolls it back). Each step that returned is reported.
+[[noreturn]] void TwoPhaseChild(const std::string& path, uint64_t first, int out) {
+  auto db = Persy::OpenOrCreate(path, Config(), Init);
+  if (!db.ok()) _exit(2);
+  auto report = [&](uint64_t i, uint64_t what) {
+    const Report r{i, what};
+    if (write(out, &r, sizeof(r)) != sizeof(r)) _exit(7);
+  };
+  for (uint64_t i = first;; ++i) {
+    TxOptions options;
+    options.transaction_id = absl::StrCat("tx-", i);
+    auto tx = (*db)->Begin(options);
+    if (!tx.ok()) _exit(3);
+    absl::StatusOr<RecordId> id = (*tx)->Insert("commits", absl::StrCat("commit ", i));
+    if (!id.ok()) _exit(4);
+    if (!(*tx)->Put<uint64_t, RecordId>("by_number", i, *id).ok()) _exit(5);
+    if (i % 3 == 0) {
+      if (!(*tx)->Commit().ok()) _exit(6);
+      report(i, 0);
+      continue;
+    }
+    auto prepared = (*tx)->Prepare();
+    if (!prepared.ok()) _exit(8);
+    report(i, 1);
+    if (i % 3 == 1) {
+      if (!(*prepared)->Commit().ok()) _exit(9);
+      report(i, 0);
+    } else {
+      prepared->release();  // left in doubt on purpose
+    }
+  }
+}
+
+// Transactions prepared by a process killed with SIGKILL are in doubt after it, exactly those
+// (and at most the one in flight); a recovery decides them, alternately commit and rollback.
+TEST(KillTest, PreparedTransactionsAreInDoubtAfterSigkill) {
+  const uint64_t seed = persy::testing::TestSeed();
+  std::mt19937_64 rng(seed);
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(tmp != nullptr ? tmp : "/tmp") + "/kill2pc.persy";
+  std::remove(path.c_str());
+  uint64_t next = 1;
+  size_t in_doubt_total = 0;
+  for (int round = 0; round < 6; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      TwoPhaseChild(path, next, fds[1]);
+    }
+    close(fds[1]);
+    usleep(static_cast<useconds_t>(20000 + rng() % 150000));
+    kill(pid, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child ended by itself, status " << status;
+    std::map<uint64_t, uint64_t> reported;  // number -> 0 committed / 1 prepared only
+    uint64_t last = next - 1;
+    Report r;
+    while (read(fds[0], &r, sizeof(r)) == sizeof(r)) {
+      auto [it, inserted] = reported.emplace(r.number, r.what);
+      if (!inserted) it->second = std::min(it->second, r.what);
+      last = std::max(last, r.number);
+    }
+    close(fds[0]);
+
+    auto recovery = Persy::Recover(path);
+    ASSERT_TRUE(recovery.ok()) << "round " << round << ": " << recovery.status();
+    std::set<uint64_t> in_doubt;
+    for (const RecoverEntry& e : (*recovery)->List()) {
+      uint64_t n = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(e.transaction_id.substr(3), &n))
+          << e.transaction_id;
+      in_doubt.insert(n);
+      auto it = reported.find(n);
+      // In doubt: reported prepared and not committed, or the one in flight.
+      EXPECT_TRUE((it != reported.end() && it->second == 1) || n == last + 1)
+          << "tx-" << n << " is in doubt (round " << round << ", seed " << seed << ")";
+    }
+    for (const auto& [n, what] : reported) {
+      if (n % 3 == 2) {
+        EXPECT_EQ(in_doubt.count(n), 1u) << "prepared tx-" << n << " is not in doubt";
+      }
+    }
+    // Decide: even numbers commit, odd ones roll back.
+    for (uint64_t n : in_doubt) {
+      const std::string id = absl::StrCat("tx-", n);
+      ASSERT_TRUE((n % 2 == 0 ? (*recovery)->Commit(id) : (*recovery)->Rollback(id)).ok());
+    }
+    auto db = (*recovery)->Finish();
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->CheckIntegrity().ok()) << "round " << round;
+    for (uint64_t n = next; n <= last + 1; ++n) {
+      auto ids = (*db)->Get<uint64_t, RecordId>("by_number", n);
+      ASSERT_TRUE(ids.ok()) << ids.status();
+      auto it = reported.find(n);
+      if (in_doubt.count(n) != 0) {
+        EXPECT_EQ(ids->size(), n % 2 == 0 ? 1u : 0u) << "decided tx-" << n;
+      } else if (it != reported.end() && it->second == 0) {
+        EXPECT_EQ(ids->size(), 1u) << "committed tx-" << n << " is gone";
+      }
+    }
+    in_doubt_total += in_doubt.size();
+    std::printf("round %d: %zu transactions reported, %zu in doubt after SIGKILL\n", round,
+                reported.size(), in_doubt.size());
+    next = last + 2;  // past the one that may have been in flight
+  }
+  EXPECT_GT(in_doubt_total, 0u) << "nothing was in doubt: nothing was checked";
   std::remove(path.c_str());
 }
 
