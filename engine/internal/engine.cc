@@ -665,39 +665,59 @@ absl::Status Engine::Submit(CommitRequest& request) {
     // A prepared transaction holds a lock the request needs: wait for a decision (commit or
     // rollback of a prepared transaction), then try again.
     std::unique_lock<std::mutex> queue(queue_mu_);
-    if (!queue_done_.wait_until(queue, deadline,
-                                [&] { return decisions_ != request.decisions_seen; })) {
+    if (!decided_.wait_until(queue, deadline,
+                             [&] { return decisions_ != request.decisions_seen; })) {
       return MakeError(Error::kLockTimeout, result.message());
     }
     request.taken = false;
     request.done = false;
+    request.lead = false;
     request.lock_wait = false;
   }
 }
 
+std::condition_variable* Engine::HandOff() {
+  if (queue_.empty()) {
+    leader_active_ = false;
+    return nullptr;
+  }
+  CommitRequest* next = queue_.front();
+  queue_.pop_front();
+  next->lead = true;
+  return &wake_[next->slot];
+}
+
 absl::Status Engine::SubmitOnce(CommitRequest& request,
                                 std::chrono::steady_clock::time_point deadline) {
-  // Group commit: the request joins the queue and waits until it is done, or until no leader is
-  // at work, when its thread becomes the leader: it takes every request queued by then and
-  // commits them as one group, with one journal record and one sync. While a leader syncs, the
-  // next group gathers; the owners of the requests it took are woken as soon as it is done.
+  // Group commit: with no leader at work, the request's thread leads at once; otherwise the
+  // request joins the queue and its thread sleeps until its group is done, or until the leader
+  // that finishes hands the lead to it (the first one queued). A leader takes the commit lock
+  // and every request queued by then and commits them as one group, with one journal record and
+  // one sync. While a leader syncs, the next group gathers. Each thread is woken only for its
+  // own request (the leader wakes its group's owners and the next leader), and after the leader
+  // has let go of queue_mu_, so that it does not wake to wait for the mutex. The condition
+  // variables are the engine's, not the requests': an owner may return and destroy its request
+  // as soon as it sees it done.
   std::unique_lock<std::mutex> queue(queue_mu_);
-  queue_.push_back(&request);
-  auto timed_out = [&]() -> absl::Status {
-    if (request.taken) {
-      // A leader has it: its outcome is on the way, and cannot be withdrawn any more.
-      queue_done_.wait(queue, [&request] { return request.done; });
-      return request.result;
+  if (!leader_active_) {
+    leader_active_ = true;
+    request.lead = true;
+  } else {
+    request.slot = next_slot_++ % wake_.size();
+    queue_.push_back(&request);
+    std::condition_variable& wake = wake_[request.slot];
+    wake.wait_until(queue, deadline, [&] { return request.done || request.lead; });
+    if (request.done) return request.result;
+    if (!request.lead) {
+      if (request.taken) {
+        // A leader has it: its outcome is on the way, and cannot be withdrawn any more.
+        wake.wait(queue, [&request] { return request.done; });
+        return request.result;
+      }
+      queue_.erase(std::find(queue_.begin(), queue_.end(), &request));
+      return MakeError(Error::kLockTimeout, "timed out waiting for the commit lock");
     }
-    queue_.erase(std::find(queue_.begin(), queue_.end(), &request));
-    return MakeError(Error::kLockTimeout, "timed out waiting for the commit lock");
-  };
-  if (!queue_done_.wait_until(queue, deadline,
-                              [&] { return request.done || !leader_active_; })) {
-    return timed_out();
   }
-  if (request.done) return request.result;
-  leader_active_ = true;
   queue.unlock();
 
   std::unique_lock<TimedMutex> lock(commit_mu_, std::defer_lock);
@@ -705,25 +725,39 @@ absl::Status Engine::SubmitOnce(CommitRequest& request,
   queue.lock();
   if (!locked) {
     // Close, a checkpoint or an integrity check held the file past the deadline.
-    leader_active_ = false;
-    queue_done_.notify_all();
-    return timed_out();
+    std::condition_variable* next = HandOff();
+    queue.unlock();
+    if (next != nullptr) next->notify_all();
+    return MakeError(Error::kLockTimeout, "timed out waiting for the commit lock");
   }
-  std::vector<CommitRequest*> group(queue_.begin(), queue_.end());
+  std::vector<CommitRequest*> group = {&request};
+  group.insert(group.end(), queue_.begin(), queue_.end());
   queue_.clear();
   for (CommitRequest* r : group) r->taken = true;
   queue.unlock();
 
   const uint64_t decided = CommitGroup(group);
+  lock.unlock();
 
+  // Once `done` is set and queue_mu_ released, an owner may return and destroy its request:
+  // only the slots are used after that.
+  std::vector<size_t> slots;
+  slots.reserve(group.size());
   queue.lock();
-  // After this, a request's owner may return and destroy it: nothing touches it again.
-  for (CommitRequest* r : group) r->done = true;
-  decisions_ += decided;
-  leader_active_ = false;
+  for (CommitRequest* r : group) {
+    r->done = true;
+    if (r != &request) slots.push_back(r->slot);
+  }
+  if (decided > 0) decisions_ += decided;
+  std::condition_variable* next = HandOff();
+  absl::Status result = request.result;
   queue.unlock();
-  queue_done_.notify_all();
-  return request.result;
+  std::sort(slots.begin(), slots.end());
+  slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+  for (size_t slot : slots) wake_[slot].notify_all();
+  if (next != nullptr) next->notify_all();
+  if (decided > 0) decided_.notify_all();
+  return result;
 }
 
 uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {

@@ -13,6 +13,7 @@
 #ifndef ENGINE_INTERNAL_ENGINE_H_
 #define ENGINE_INTERNAL_ENGINE_H_
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -124,6 +125,8 @@ class Engine : public CommittedState {
     uint64_t prepare_id = 0;  // the decisions' input; a prepare's output
     bool taken = false;  // a leader took it into a group (guarded by queue_mu_)
     bool done = false;   // `result` is final (guarded by queue_mu_)
+    bool lead = false;   // its thread leads the next group (guarded by queue_mu_)
+    size_t slot = 0;     // its thread waits on wake_[slot] (guarded by queue_mu_)
     absl::Status result;  // written by the leader before `done`
     // Written by the leader before `done`: the request needs a lock a prepared transaction
     // holds (`result` says which); its owner waits for a decision after `decisions_seen`.
@@ -137,6 +140,9 @@ class Engine : public CommittedState {
 
   // Queues `request` until a group decides it, retrying while it waits for a lock.
   absl::Status Submit(CommitRequest& request);
+  // Passes the lead to the first request queued, if any, and returns the condition variable to
+  // notify (after letting go of queue_mu_). REQUIRES: queue_mu_ held.
+  std::condition_variable* HandOff();
   // One pass of Submit: queues `request` and waits for its group, leading it if no one does.
   absl::Status SubmitOnce(CommitRequest& request,
                           std::chrono::steady_clock::time_point deadline);
@@ -200,11 +206,15 @@ class Engine : public CommittedState {
   uint64_t next_prepare_id_ = 1;
 
   std::mutex queue_mu_;
-  std::condition_variable queue_done_;  // signalled when a group's requests are done
+  std::condition_variable decided_;     // signalled when decisions_ grows
+  // Signalled when a request waiting on it is done or leads; requests share them round robin.
+  std::array<std::condition_variable, 32> wake_;
+  size_t next_slot_ = 0;                // guarded by queue_mu_
   std::deque<CommitRequest*> queue_;    // guarded by queue_mu_
-  bool leader_active_ = false;          // a thread is committing a group (guarded by queue_mu_)
-  // Decisions on prepared transactions so far: written with commit_mu_ and queue_mu_ held;
-  // read with either.
+  bool leader_active_ = false;  // a thread leads, or was handed the lead (guarded by queue_mu_)
+  // Decisions on prepared transactions so far: written by a leader with queue_mu_ held; read
+  // with queue_mu_ held, or by the leader (which took the lead under queue_mu_ after the last
+  // write).
   uint64_t decisions_ = 0;
 
   // Pages freed by the commit of each version, kept (reserved) for the snapshots older than it.
