@@ -862,9 +862,11 @@ uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
         continue;
       }
       // Nothing to make durable for a transaction that only read; what it read is checked.
+      // (A prepared one that only read still needs its decision recorded.)
       if (!writes(*tx) && r->kind == Kind::kCommit) continue;
       r->result = absl::OkStatus();
-      if (absl::Status s = Apply(*tx, *delta, catalog); !s.ok()) {
+      if (absl::Status s = writes(*tx) ? Apply(*tx, *delta, catalog) : absl::OkStatus();
+          !s.ok()) {
         r->result = IoErrorFrom(s);
         apply_failed[i] = true;
         rebuild = true;

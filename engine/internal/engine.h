@@ -1,14 +1,19 @@
-// Engine: one open database file: the page cache, allocator, journal and catalog, the commit
-// and checkpoint protocols, and recovery on open (docs/format.md).
+// Engine: one open database file: the page cache, allocator, journal and catalog, the commit,
+// two-phase commit and checkpoint protocols, snapshots, and recovery on open (docs/format.md).
 //
 // Thread-safety: safe for concurrent use by multiple threads.
-// Locks, always taken in this order:
+// Locks, always taken in this order (a thread holding one only ever waits for a later one):
 //   commit_mu_   serializes commits, checkpoints and close (timed: Config::lock_timeout)
-//   queue_mu_    the queue of commits waiting to be taken into a group, and who leads; never
-//                held while waiting for another lock or doing I/O
+//   queue_mu_    the queue of requests waiting to be taken into a group, who leads, and the
+//                count of decisions; never held while waiting for another lock or doing I/O
 //   state_mu_    shared by readers of committed state; exclusive while a commit installs its
-//                pages and catalog, so a reader sees a commit entirely or not at all
+//                pages and catalog, so a reader sees a commit entirely or not at all, and while
+//                a snapshot is taken or released
 //   counter_mu_  the in-memory id counters
+// The page cache's own mutex comes after all of them. Waits are bounded: a request waits for
+// the lead, for commit_mu_ and for a prepared transaction's lock until Config::lock_timeout
+// from its start, then fails with LockTimeout (a request a leader already took waits for its
+// group, which does not wait for anything but the disk).
 
 #ifndef ENGINE_INTERNAL_ENGINE_H_
 #define ENGINE_INTERNAL_ENGINE_H_
