@@ -1,21 +1,19 @@
 // The record store: a segment's records in pages (docs/format.md, "Records").
 //
 // A segment keeps its records in three kinds of pages, all reached from a SegmentRoot that the
-// caller keeps in the catalog:
+// caller keeps in the catalog (segment_page.h, which also holds the record size limits):
 //
 //   address table  a radix tree mapping a record number to an entry (where the record's bytes
-//                  are, and its version). Leaves (PageType::kAddressLeaf) hold kLeafEntries
-//                  16-byte entries; inner pages (PageType::kAddressInner) hold kInnerChildren
-//                  child page ids. Height 1 means the root is a leaf.
-//   data pages     slotted pages (PageType::kData) holding records of at most kMaxInlineSize
-//                  bytes. Inserts go to the segment's tail page; a data page left empty is
-//                  freed (the tail too: the segment then has none until the next insert).
-//   overflow       a chain of PageType::kOverflow pages for each bigger record.
+//                  are, and its version): address_table.h.
+//   data pages     slotted pages holding records of at most kMaxInlineSize bytes. Inserts go to
+//                  the segment's tail page; a data page left empty is freed (the tail too: the
+//                  segment then has none until the next insert): data_page.h.
+//   overflow       a chain of pages for each bigger record: overflow_chain.h.
 //
 // These are stateless functions over a PageDelta (the transaction's private page images) and
-// the Allocator. Every page read is checked for its type and every offset, length and count
-// taken from a page is bounds-checked: damage gives kDataLoss naming the page, never a crash,
-// never bytes from outside the record.
+// the Allocator, built on those three pieces. Every page read is checked for its type and every
+// offset, length and count taken from a page is bounds-checked: damage gives kDataLoss naming
+// the page, never a crash, never bytes from outside the record.
 //
 // Errors: kDataLoss (damage), kInvalidArgument (record number 0, a record over kMaxRecordBytes),
 // kNotFound / kFailedPrecondition (a REQUIRES below not met: the record is missing / already
@@ -28,7 +26,6 @@
 #ifndef ENGINE_INTERNAL_RECORD_STORE_H_
 #define ENGINE_INTERNAL_RECORD_STORE_H_
 
-#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,29 +37,9 @@
 #include "engine/internal/allocator.h"
 #include "engine/internal/page.h"
 #include "engine/internal/page_delta.h"
+#include "engine/internal/segment_page.h"
 
 namespace persy::internal {
-
-// Address table geometry: both fill the page body exactly.
-inline constexpr uint64_t kLeafEntries = kPageBodySize / 16;    // 254
-inline constexpr uint64_t kInnerChildren = kPageBodySize / 8;  // 508
-// 254 * 508^7 > 2^64: a tree of height 8 covers every record number.
-inline constexpr uint32_t kMaxAddressHeight = 8;
-// Records up to this size live in data pages; bigger ones in overflow chains.
-inline constexpr size_t kMaxInlineSize = 2000;
-// The largest record (the engine's kMaxRecordSize, persy.h).
-inline constexpr size_t kMaxRecordBytes = size_t{256} << 20;
-
-// Where a segment's records live; kept by the caller in the catalog. For page ids here, 0 means
-// "none" (page 0 is the file header, never part of a segment). A default SegmentRoot is an
-// empty segment. address_root == 0 exactly when height == 0.
-struct SegmentRoot {
-  PageId address_root = 0;
-  uint32_t height = 0;
-  PageId tail_page = 0;
-
-  friend bool operator==(const SegmentRoot&, const SegmentRoot&) = default;
-};
 
 struct RecordInfo {
   std::string bytes;
