@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -253,7 +254,10 @@ TEST(SnapshotTest, FileDoesNotGrowWithoutBound) {
   for (size_t round = 10; round < sizes.size(); ++round) {
     EXPECT_LE(sizes[round], settled + 64 * 4096) << "round " << round;
   }
-  // A snapshot held through 200 commits keeps what they free: the file grows.
+  // A snapshot held through 200 commits keeps what they free: the file grows. Once it is
+  // released, that space is reused: more rounds of writes and snapshots do not grow the file
+  // past what it reached. (It need not shrink: records written at the end of the file while
+  // the snapshot was held stay there until they move.)
   auto held = db->TakeSnapshot();
   ASSERT_OK(held);
   const View view = ViewOf(**held);
@@ -262,12 +266,19 @@ TEST(SnapshotTest, FileDoesNotGrowWithoutBound) {
   EXPECT_GT(grown, settled + 100 * 4096);
   EXPECT_EQ(ViewOf(**held), view);
   held->reset();
-  rewrite(200);
-  ASSERT_OK(db->Close());
-  EXPECT_LE(FileSize(sim), settled + 64 * 4096);
-  std::printf("file size: settled %llu, with a held snapshot %llu, after release %llu\n",
+  uint64_t largest_after = 0;
+  for (int round = 0; round < 20; ++round) {
+    auto snapshot = db->TakeSnapshot();
+    ASSERT_OK(snapshot);
+    rewrite(10);
+    snapshot->reset();
+    rewrite(2);
+    largest_after = std::max(largest_after, FileSize(sim));
+  }
+  EXPECT_LE(largest_after, grown + 64 * 4096);
+  std::printf("file size: settled %llu, with a held snapshot %llu, largest after release %llu\n",
               static_cast<unsigned long long>(settled), static_cast<unsigned long long>(grown),
-              static_cast<unsigned long long>(FileSize(sim)));
+              static_cast<unsigned long long>(largest_after));
 }
 
 // A snapshot does not outlive a crash; the pages it kept are free space after recovery.
