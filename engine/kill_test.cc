@@ -16,6 +16,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <random>
@@ -53,6 +54,41 @@ absl::Status Init(Transaction& tx) {
   }
 }
 
+// Runs `child(out)` in a forked process for a random while (after its open and recovery), kills
+// it with SIGKILL mid-stride, and returns all it wrote to `out`. Fails the test if the child
+// ended by itself.
+template <typename Child>
+std::string RunAndKill(std::mt19937_64& rng, const Child& child) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  EXPECT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    child(fds[1]);
+    _exit(1);  // children loop until killed
+  }
+  close(fds[1]);
+  usleep(static_cast<useconds_t>(20000 + rng() % 200000));
+  kill(pid, SIGKILL);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "the child ended by itself, status " << status;
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) out.append(buf, n);
+  close(fds[0]);
+  return out;
+}
+
+// The fixed-size reports of `bytes`, in order (a torn last one is dropped).
+template <typename T>
+std::vector<T> Reports(const std::string& bytes) {
+  std::vector<T> out(bytes.size() / sizeof(T));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+  return out;
+}
+
 TEST(KillTest, EveryReturnedCommitSurvivesSigkill) {
   const uint64_t seed = persy::testing::TestSeed();
   std::mt19937_64 rng(seed);
@@ -62,25 +98,9 @@ TEST(KillTest, EveryReturnedCommitSurvivesSigkill) {
   uint64_t next = 1;  // the first number the next child commits
   size_t total_returned = 0;
   for (int round = 0; round < 8; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(fds[0]);
-      Child(path, next, fds[1]);
-    }
-    close(fds[1]);
-    // Let it commit for a while (after its open and recovery), then kill it mid-stride.
-    usleep(static_cast<useconds_t>(20000 + rng() % 200000));
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the child ended by itself, status " << status;
-    std::vector<uint64_t> returned;
-    uint64_t i = 0;
-    while (read(fds[0], &i, sizeof(i)) == sizeof(i)) returned.push_back(i);
-    close(fds[0]);
+    const std::vector<uint64_t> returned =
+        Reports<uint64_t>(RunAndKill(rng, [&](int out) { Child(path, next, out); }));
+    if (::testing::Test::HasFailure()) return;
 
     auto db = Persy::Open(path);
     ASSERT_TRUE(db.ok()) << "round " << round << ": " << db.status() << " (seed " << seed << ")";
@@ -169,29 +189,15 @@ TEST(KillTest, PreparedTransactionsAreInDoubtAfterSigkill) {
   uint64_t next = 1;
   size_t in_doubt_total = 0;
   for (int round = 0; round < 6; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(fds[0]);
-      TwoPhaseChild(path, next, fds[1]);
-    }
-    close(fds[1]);
-    usleep(static_cast<useconds_t>(20000 + rng() % 150000));
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the child ended by itself, status " << status;
+    const std::string bytes = RunAndKill(rng, [&](int out) { TwoPhaseChild(path, next, out); });
+    if (::testing::Test::HasFailure()) return;
     std::map<uint64_t, uint64_t> reported;  // number -> 0 committed / 1 prepared only
     uint64_t last = next - 1;
-    Report r;
-    while (read(fds[0], &r, sizeof(r)) == sizeof(r)) {
+    for (const Report& r : Reports<Report>(bytes)) {
       auto [it, inserted] = reported.emplace(r.number, r.what);
       if (!inserted) it->second = std::min(it->second, r.what);
       last = std::max(last, r.number);
     }
-    close(fds[0]);
 
     auto recovery = Persy::Recover(path);
     ASSERT_TRUE(recovery.ok()) << "round " << round << ": " << recovery.status();

@@ -168,7 +168,8 @@ absl::StatusOr<std::unique_ptr<Persy>> Recovery::Finish() {
   return std::unique_ptr<Persy>(new Persy(std::move(engine_)));
 }
 
-Persy::Persy(std::unique_ptr<internal::Engine> engine) : engine_(std::move(engine)) {}
+Persy::Persy(std::unique_ptr<internal::Engine> engine)
+    : ReadView(engine.get()), engine_(std::move(engine)) {}
 
 Persy::~Persy() = default;
 
@@ -259,93 +260,53 @@ absl::StatusOr<std::unique_ptr<Snapshot>> Persy::TakeSnapshot() {
   return std::unique_ptr<Snapshot>(new Snapshot(engine_->TakeSnapshot()));
 }
 
-Snapshot::Snapshot(std::unique_ptr<internal::SnapshotState> state) : state_(std::move(state)) {}
+Snapshot::Snapshot(std::unique_ptr<internal::SnapshotState> state)
+    : ReadView(state.get()), state_(std::move(state)) {}
 
 Snapshot::~Snapshot() = default;
 
-absl::StatusOr<std::optional<std::string>> Snapshot::Read(std::string_view segment,
+absl::StatusOr<std::optional<std::string>> ReadView::Read(std::string_view segment,
                                                           RecordId id) {
   return internal::ReadRecordIn(*state_, segment, id);
 }
-absl::Status Snapshot::Scan(std::string_view segment, const ScanFn& fn) {
+absl::Status ReadView::Scan(std::string_view segment, const ScanFn& fn) {
   return internal::ScanIn(*state_, segment, fn);
 }
-absl::StatusOr<bool> Snapshot::ExistsSegment(std::string_view name) {
+absl::StatusOr<bool> ReadView::ExistsSegment(std::string_view name) {
   return internal::ExistsSegmentIn(*state_, name);
 }
-absl::StatusOr<std::vector<SegmentInfo>> Snapshot::ListSegments() {
+absl::StatusOr<std::vector<SegmentInfo>> ReadView::ListSegments() {
   return internal::ListSegmentsIn(*state_);
 }
-absl::StatusOr<std::vector<IndexValue>> Snapshot::Get(std::string_view index,
+
+// Index reads: a transaction view without changes sees exactly the committed state.
+absl::StatusOr<std::vector<IndexValue>> ReadView::Get(std::string_view index,
                                                       const IndexValue& key) {
   return GetAs(index, key, std::nullopt);
 }
-absl::StatusOr<std::vector<IndexValue>> Snapshot::GetAs(std::string_view index,
+absl::StatusOr<std::vector<IndexValue>> ReadView::GetAs(std::string_view index,
                                                         const IndexValue& key,
                                                         std::optional<IndexType> value_type) {
-  internal::TxIndexes view(state_.get());
+  internal::TxIndexes view(state_);
   return view.Get(index, key, value_type);
 }
-absl::Status Snapshot::Range(std::string_view index, const IndexBound& from,
+absl::Status ReadView::Range(std::string_view index, const IndexBound& from,
                              const IndexBound& to, Direction direction, const RangeFn& fn) {
   return RangeAs(index, from, to, direction, std::nullopt, std::nullopt, fn);
 }
-absl::Status Snapshot::RangeAs(std::string_view index, const IndexBound& from,
+absl::Status ReadView::RangeAs(std::string_view index, const IndexBound& from,
                                const IndexBound& to, Direction direction,
                                std::optional<IndexType> key_type,
                                std::optional<IndexType> value_type, const RangeFn& fn) {
-  internal::TxIndexes view(state_.get());
+  internal::TxIndexes view(state_);
   return view.Range(index, from, to, direction, key_type, value_type, fn);
 }
-absl::StatusOr<bool> Snapshot::ExistsIndex(std::string_view name) {
-  internal::TxIndexes view(state_.get());
+absl::StatusOr<bool> ReadView::ExistsIndex(std::string_view name) {
+  internal::TxIndexes view(state_);
   return view.Exists(name);
 }
-absl::StatusOr<std::vector<IndexInfo>> Snapshot::ListIndexes() {
-  internal::TxIndexes view(state_.get());
-  return view.List();
-}
-
-absl::StatusOr<std::optional<std::string>> Persy::Read(std::string_view segment, RecordId id) {
-  return internal::ReadRecordIn(*engine_, segment, id);
-}
-absl::Status Persy::Scan(std::string_view segment, const ScanFn& fn) {
-  return internal::ScanIn(*engine_, segment, fn);
-}
-absl::StatusOr<bool> Persy::ExistsSegment(std::string_view name) {
-  return internal::ExistsSegmentIn(*engine_, name);
-}
-absl::StatusOr<std::vector<SegmentInfo>> Persy::ListSegments() {
-  return internal::ListSegmentsIn(*engine_);
-}
-
-
-// Committed index reads: a transaction view without changes sees exactly the committed state.
-absl::StatusOr<std::vector<IndexValue>> Persy::Get(std::string_view index, const IndexValue& key) {
-  return GetAs(index, key, std::nullopt);
-}
-absl::StatusOr<std::vector<IndexValue>> Persy::GetAs(std::string_view index,
-                                                     const IndexValue& key,
-                                                     std::optional<IndexType> value_type) {
-  internal::TxIndexes view(engine_.get(), TxStrategy::kLastWriterWins);
-  return view.Get(index, key, value_type);
-}
-absl::Status Persy::Range(std::string_view index, const IndexBound& from, const IndexBound& to,
-                          Direction direction, const RangeFn& fn) {
-  return RangeAs(index, from, to, direction, std::nullopt, std::nullopt, fn);
-}
-absl::Status Persy::RangeAs(std::string_view index, const IndexBound& from, const IndexBound& to,
-                            Direction direction, std::optional<IndexType> key_type,
-                            std::optional<IndexType> value_type, const RangeFn& fn) {
-  internal::TxIndexes view(engine_.get(), TxStrategy::kLastWriterWins);
-  return view.Range(index, from, to, direction, key_type, value_type, fn);
-}
-absl::StatusOr<bool> Persy::ExistsIndex(std::string_view name) {
-  internal::TxIndexes view(engine_.get(), TxStrategy::kLastWriterWins);
-  return view.Exists(name);
-}
-absl::StatusOr<std::vector<IndexInfo>> Persy::ListIndexes() {
-  internal::TxIndexes view(engine_.get(), TxStrategy::kLastWriterWins);
+absl::StatusOr<std::vector<IndexInfo>> ReadView::ListIndexes() {
+  internal::TxIndexes view(state_);
   return view.List();
 }
 

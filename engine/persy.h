@@ -64,6 +64,7 @@
 namespace persy {
 
 namespace internal {
+class CommittedState;
 class Engine;
 class SnapshotState;
 class TxState;
@@ -243,19 +244,14 @@ class PreparedTransaction {
   bool decided_ = false;
 };
 
-// A read-only view of the committed state as of the moment it was taken (Persy::TakeSnapshot):
-// later commits do not change what it reads, while they go on. The old versions of what those
-// commits change are kept while a snapshot needs them (in memory, and the pages they free are
-// not reused: the file may grow meanwhile), and given back when the last such snapshot is
-// destroyed. The calls and their errors are those of Persy's reads of the same names.
-// REQUIRES: destroyed before its Persy handle.
+// Reads of committed data, shared by Persy (the committed state as of each call) and Snapshot
+// (the committed state as of the moment it was taken). Errors as for the Transaction calls of
+// the same names (and the typed Get and Range: IndexTypeMismatch also for the value type).
 // Thread-safety: safe for concurrent use by multiple threads.
-class Snapshot {
+class ReadView {
  public:
-  Snapshot(const Snapshot&) = delete;
-  Snapshot& operator=(const Snapshot&) = delete;
-  // Releases the old versions it kept.
-  ~Snapshot();
+  ReadView(const ReadView&) = delete;
+  ReadView& operator=(const ReadView&) = delete;
 
   absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
   absl::Status Scan(std::string_view segment, const ScanFn& fn);
@@ -273,14 +269,33 @@ class Snapshot {
   absl::StatusOr<bool> ExistsIndex(std::string_view name);
   absl::StatusOr<std::vector<IndexInfo>> ListIndexes();
 
+ protected:
+  explicit ReadView(internal::CommittedState* state) : state_(state) {}
+  ~ReadView() = default;
+
  private:
-  friend class Persy;
-  explicit Snapshot(std::unique_ptr<internal::SnapshotState> state);
   absl::StatusOr<std::vector<IndexValue>> GetAs(std::string_view index, const IndexValue& key,
                                                 std::optional<IndexType> value_type);
   absl::Status RangeAs(std::string_view index, const IndexBound& from, const IndexBound& to,
                        Direction direction, std::optional<IndexType> key_type,
                        std::optional<IndexType> value_type, const RangeFn& fn);
+  internal::CommittedState* const state_;
+};
+
+// A read-only view of the committed state as of the moment it was taken (Persy::TakeSnapshot):
+// later commits do not change what it reads, while they go on. The old versions of what those
+// commits change are kept while a snapshot needs them (in memory, and the pages they free are
+// not reused: the file may grow meanwhile), and given back when the last such snapshot is
+// destroyed. REQUIRES: destroyed before its Persy handle.
+// Thread-safety: safe for concurrent use by multiple threads.
+class Snapshot : public ReadView {
+ public:
+  // Releases the old versions it kept.
+  ~Snapshot();
+
+ private:
+  friend class Persy;
+  explicit Snapshot(std::unique_ptr<internal::SnapshotState> state);
   std::unique_ptr<internal::SnapshotState> state_;
 };
 
@@ -331,7 +346,9 @@ class Recovery {
   std::vector<Entry> entries_;
 };
 
-class Persy {
+// An open database. Its reads of committed data (ReadView) see the committed state as of each
+// call.
+class Persy : public ReadView {
  public:
   // Creates a new file and opens it. Errors: FileAlreadyExists, AlreadyInUse.
   static absl::StatusOr<std::unique_ptr<Persy>> Create(const std::string& path,
@@ -387,32 +404,9 @@ class Persy {
   // to the file. Errors: DataLoss naming what is wrong.
   absl::Status CheckIntegrity();
 
-  // Reads committed data. Errors as for the Transaction calls of the same names (and the typed
-  // Get and Range: IndexTypeMismatch also for the value type).
-  absl::StatusOr<std::optional<std::string>> Read(std::string_view segment, RecordId id);
-  absl::Status Scan(std::string_view segment, const ScanFn& fn);
-  absl::StatusOr<bool> ExistsSegment(std::string_view name);
-  absl::StatusOr<std::vector<SegmentInfo>> ListSegments();
-  absl::StatusOr<std::vector<IndexValue>> Get(std::string_view index, const IndexValue& key);
-  template <IndexPrimitive K, IndexPrimitive V>
-  absl::StatusOr<std::vector<V>> Get(std::string_view index, const K& key);
-  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
-                     Direction direction, const RangeFn& fn);
-  template <IndexPrimitive K, IndexPrimitive V>
-  absl::Status Range(std::string_view index, const IndexBound& from, const IndexBound& to,
-                     Direction direction,
-                     const std::function<bool(const K&, const std::vector<V>&)>& fn);
-  absl::StatusOr<bool> ExistsIndex(std::string_view name);
-  absl::StatusOr<std::vector<IndexInfo>> ListIndexes();
-
  private:
   friend class Recovery;
   explicit Persy(std::unique_ptr<internal::Engine> engine);
-  absl::StatusOr<std::vector<IndexValue>> GetAs(std::string_view index, const IndexValue& key,
-                                                std::optional<IndexType> value_type);
-  absl::Status RangeAs(std::string_view index, const IndexBound& from, const IndexBound& to,
-                       Direction direction, std::optional<IndexType> key_type,
-                       std::optional<IndexType> value_type, const RangeFn& fn);
   std::unique_ptr<internal::Engine> engine_;
 };
 
@@ -450,26 +444,14 @@ absl::Status Transaction::Range(std::string_view index, const IndexBound& from,
                  index_internal::Typed<K, V>(fn));
 }
 template <IndexPrimitive K, IndexPrimitive V>
-absl::StatusOr<std::vector<V>> Snapshot::Get(std::string_view index, const K& key) {
+absl::StatusOr<std::vector<V>> ReadView::Get(std::string_view index, const K& key) {
   return index_internal::Unpack<V>(
       GetAs(index, IndexValue(std::in_place_type<K>, key), kIndexTypeOf<V>));
 }
 template <IndexPrimitive K, IndexPrimitive V>
-absl::Status Snapshot::Range(std::string_view index, const IndexBound& from,
-                             const IndexBound& to, Direction direction,
+absl::Status ReadView::Range(std::string_view index, const IndexBound& from, const IndexBound& to,
+                             Direction direction,
                              const std::function<bool(const K&, const std::vector<V>&)>& fn) {
-  return RangeAs(index, from, to, direction, kIndexTypeOf<K>, kIndexTypeOf<V>,
-                 index_internal::Typed<K, V>(fn));
-}
-template <IndexPrimitive K, IndexPrimitive V>
-absl::StatusOr<std::vector<V>> Persy::Get(std::string_view index, const K& key) {
-  return index_internal::Unpack<V>(
-      GetAs(index, IndexValue(std::in_place_type<K>, key), kIndexTypeOf<V>));
-}
-template <IndexPrimitive K, IndexPrimitive V>
-absl::Status Persy::Range(std::string_view index, const IndexBound& from, const IndexBound& to,
-                          Direction direction,
-                          const std::function<bool(const K&, const std::vector<V>&)>& fn) {
   return RangeAs(index, from, to, direction, kIndexTypeOf<K>, kIndexTypeOf<V>,
                  index_internal::Typed<K, V>(fn));
 }
