@@ -1,6 +1,8 @@
 // Fuzzes the engine against the reference model: the input decodes into a sequence of the
 // shared operation vocabulary (model/ops.h) - transactions on records and indexes, commits,
-// crashes, crashes inside a commit, injected I/O errors, reopens - which the executor
+// prepares and the decisions of prepared transactions, snapshots and their reads, crashes,
+// crashes inside a commit, prepare or decision, injected I/O errors, reopens, and the ways of
+// recovering transactions left in doubt (cut short by a power-off) - which the executor
 // (model/executor.h) runs on the model and on the engine over a simulated disk, comparing every
 // result, the recovered state and the integrity check. Any difference aborts with the ops.
 //

@@ -45,6 +45,8 @@ persy::Error ToPersy(Error error) {
     case Error::kIndexDuplicateKey: return persy::Error::kIndexDuplicateKey;
     case Error::kKeyTooBig: return persy::Error::kKeyTooBig;
     case Error::kValueTooBig: return persy::Error::kValueTooBig;
+    case Error::kLockTimeout: return persy::Error::kLockTimeout;
+    case Error::kTransactionNotFound: return persy::Error::kTransactionNotFound;
   }
   std::abort();
 }
@@ -122,10 +124,17 @@ std::string_view TooBigRecord() {
 
 // ---- Setup ----
 
+persy::Config TestConfig() {
+  persy::Config config;
+  config.lock_timeout = std::chrono::milliseconds(1);
+  return config;
+}
+
 Executor::Executor(const ExecutorOptions& options) : options_(options), vfs_(options.seed) {}
 
 Executor::~Executor() {
   DropAllSlots();
+  recovery_.reset();
   db_.reset();
 }
 
@@ -156,6 +165,7 @@ absl::Status Executor::BeginIn(Slot& slot, std::optional<Strategy> strategy,
   if (model.ok() && engine.ok()) {
     slot.model_tx = model.value;
     slot.tx = std::move(*engine);
+    slot.transaction_id = transaction_id;
   }
   return absl::OkStatus();
 }
@@ -169,8 +179,16 @@ void Executor::DropSlot(Slot& slot) {
 }
 
 void Executor::DropAllSlots() {
+  for (SnapshotSlot& slot : snapshots_) {
+    slot.snapshot.reset();
+    slot.model.reset();
+  }
   for (Slot& slot : slots_) {
     slot.tx.reset();
+    slot.model_tx.reset();
+  }
+  for (PreparedSlot& slot : prepared_) {
+    slot.handle.reset();
     slot.model_tx.reset();
   }
 }
@@ -215,84 +233,94 @@ absl::Status Executor::MapId(const Id& model_id, const persy::RecordId& engine_i
 
 absl::Status Executor::Apply(const Op& op) {
   absl::Status status;
-  switch (op.kind) {
-    case OpKind::kBegin:
-      status = BeginIn(SlotAt(op.tx), BeginStrategy(op.arg), op.bytes);
-      break;
-    case OpKind::kCreateSegment:
-    case OpKind::kDropSegment:
-    case OpKind::kExistsSegment:
-    case OpKind::kListSegments:
-    case OpKind::kInsert:
-    case OpKind::kUpdate:
-    case OpKind::kDelete:
-    case OpKind::kRead:
-    case OpKind::kScan:
-    case OpKind::kRollback:
-    case OpKind::kCommit:
-    case OpKind::kCreateIndex:
-    case OpKind::kDropIndex:
-    case OpKind::kExistsIndex:
-    case OpKind::kListIndexes:
-    case OpKind::kPut:
-    case OpKind::kRemove:
-    case OpKind::kGet:
-    case OpKind::kRange: {
-      Slot& slot = SlotAt(op.tx);
-      if (!slot.model_tx.has_value()) {
-        status = BeginIn(slot, std::nullopt, "");
-        if (!status.ok() || !slot.model_tx.has_value()) break;  // an I/O error: reopen below
-      }
+  if (IsTxOp(op.kind)) {
+    Slot& slot = SlotAt(op.tx);
+    if (!slot.model_tx.has_value()) status = BeginIn(slot, std::nullopt, "");
+    // Without a transaction after Begin: an I/O error, reopen below.
+    if (status.ok() && slot.model_tx.has_value()) {
       // A finished transaction answers one call (TransactionFinished), then leaves its slot.
       const bool finished = model_.finished(*slot.model_tx);
-      status = op.kind == OpKind::kCommit ? ApplyCommit(slot)
-               : IsIndexOp(op.kind)       ? ApplyIndexTxOp(op, slot)
-                                          : ApplyTxOp(op, slot);
+      status = op.kind == OpKind::kCommit    ? ApplyCommit(slot)
+               : op.kind == OpKind::kPrepare ? ApplyPrepare(op, slot)
+               : IsIndexOp(op.kind)          ? ApplyIndexTxOp(op, slot)
+                                             : ApplyTxOp(op, slot);
       if (status.ok() && finished) DropSlot(slot);
-      break;
     }
-    case OpKind::kReadCommitted:
-    case OpKind::kScanCommitted:
-    case OpKind::kExistsCommitted:
-    case OpKind::kListCommitted:
-      status = ApplyCommittedRead(op);
-      break;
-    case OpKind::kGetCommitted:
-    case OpKind::kRangeCommitted:
-    case OpKind::kExistsIndexCommitted:
-    case OpKind::kListIndexesCommitted:
-      status = ApplyIndexCommittedRead(op);
-      break;
-    case OpKind::kCrash:
-      status = CrashAndRecover();
-      break;
-    case OpKind::kCrashInNextCommit:
-      crash_in_next_commit_ = std::max(1, op.arg);
-      break;
-    case OpKind::kInjectIoError: {
-      const IoFault fault = DecodeIoFault(op.arg);
-      const vfs::IoKind kind = fault.sync ? vfs::IoKind::kSync : vfs::IoKind::kWrite;
-      vfs_.ClearFaults();
-      vfs_.InjectFault(kind, static_cast<uint64_t>(fault.nth), fault.enospc ? ENOSPC : EIO,
-                       fault.persistent);
-      fault_ = ArmedFault{kind, vfs_.count(kind) + static_cast<uint64_t>(fault.nth)};
-      break;
-    }
-    case OpKind::kReopen: {
-      DropAllSlots();  // the engine rolls back every open transaction
-      model_.Crash();
-      const absl::Status closed = db_->Close();
-      const bool io = IoHit();
-      db_.reset();
-      if (!closed.ok() && !(io && IsIoClass(persy::ErrorOf(closed)))) {
-        return Mismatch(absl::StrCat("Close: ", closed.ToString()));
-      }
-      if (io) {  // as persy.h says: after a failed write, close and reopen
+  } else {
+    switch (op.kind) {
+      case OpKind::kBegin:
+        status = BeginIn(SlotAt(op.tx), BeginStrategy(op.arg), op.bytes);
+        break;
+      case OpKind::kReadCommitted:
+      case OpKind::kScanCommitted:
+      case OpKind::kExistsCommitted:
+      case OpKind::kListCommitted:
+        status = ApplyCommittedRead(op, ReadSource(), op.arg > 0 ? static_cast<size_t>(op.arg) : 0);
+        break;
+      case OpKind::kGetCommitted:
+      case OpKind::kRangeCommitted:
+      case OpKind::kExistsIndexCommitted:
+      case OpKind::kListIndexesCommitted:
+        status = ApplyIndexCommittedRead(op, ReadSource());
+        break;
+      case OpKind::kCommitPrepared:
+      case OpKind::kRollbackPrepared:
+      case OpKind::kDropPrepared:
+        status = ApplyPreparedOp(op);
+        break;
+      case OpKind::kArmRecovery:
+        recovery_plan_ = DecodeRecoveryPlan(op.arg);
+        break;
+      case OpKind::kTakeSnapshot:
+      case OpKind::kReleaseSnapshot:
+      case OpKind::kSnapshotRead:
+      case OpKind::kSnapshotGet:
+      case OpKind::kSnapshotRange:
+        status = ApplySnapshotOp(op);
+        break;
+      case OpKind::kCrash:
+        status = CrashAndRecover();
+        break;
+      case OpKind::kCrashInNextCommit:
+        crash_in_next_commit_ = std::max(1, op.arg);
+        break;
+      case OpKind::kInjectIoError: {
+        const IoFault fault = DecodeIoFault(op.arg);
+        const vfs::IoKind kind = fault.sync ? vfs::IoKind::kSync : vfs::IoKind::kWrite;
         vfs_.ClearFaults();
-        vfs_.Crash();
+        vfs_.InjectFault(kind, static_cast<uint64_t>(fault.nth), fault.enospc ? ENOSPC : EIO,
+                         fault.persistent);
+        fault_ = ArmedFault{kind, vfs_.count(kind) + static_cast<uint64_t>(fault.nth)};
+        break;
       }
-      status = Recover();
-      break;
+      case OpKind::kReopen: {
+        // Snapshots and transactions go first (rolled back); the prepared handles after
+        // Close, so that their transactions stay in doubt, as a crash leaves them.
+        for (SnapshotSlot& slot : snapshots_) {
+          slot.snapshot.reset();
+          slot.model.reset();
+        }
+        for (Slot& slot : slots_) {
+          slot.tx.reset();
+          slot.model_tx.reset();
+        }
+        model_.Crash();
+        const absl::Status closed = db_->Close();
+        const bool io = IoHit();
+        DropAllSlots();
+        db_.reset();
+        if (!closed.ok() && !(io && IsIoClass(persy::ErrorOf(closed)))) {
+          return Mismatch(absl::StrCat("Close: ", closed.ToString()));
+        }
+        if (io) {  // as persy.h says: after a failed write, close and reopen
+          vfs_.ClearFaults();
+          vfs_.Crash();
+        }
+        status = Recover();
+        break;
+      }
+      default:
+        std::abort();  // IsTxOp above
     }
   }
   if (!status.ok()) return status;
@@ -301,11 +329,19 @@ absl::Status Executor::Apply(const Op& op) {
   return absl::OkStatus();
 }
 
+Id Executor::RecordOf(const Op& op, const std::string& name) const {
+  std::vector<Id> committed;
+  if (op.record >= kSegmentRecordBase) {
+    for (const ScanEntry& e : model_.ScanCommitted(name).value) committed.push_back(e.id);
+  }
+  return RecordFor(op.record, seen_ids_, committed);
+}
+
 absl::Status Executor::ApplyTxOp(const Op& op, Slot& slot) {
   const std::string& name = SegmentName(op.segment);
   const std::string what = OpKindName(op.kind);
   const Model::TxId tx = *slot.model_tx;
-  const Id model_id = RecordFor(op.record, seen_ids_);
+  const Id model_id = RecordOf(op, name);
   auto it = to_engine_.find(model_id);
   const persy::RecordId engine_id = it != to_engine_.end()
                                         ? it->second
@@ -408,11 +444,7 @@ absl::Status Executor::ApplyTxOp(const Op& op, Slot& slot) {
 }
 
 absl::Status Executor::ApplyCommit(Slot& slot) {
-  const bool crash = crash_in_next_commit_.has_value();
-  if (crash) {
-    vfs_.PowerOffAfter(*crash_in_next_commit_);
-    crash_in_next_commit_.reset();
-  }
+  const bool crash = ArmCrashInNextCommit();
   const absl::Status engine = slot.tx->Commit();
   const bool io = IoHit();
   if (io && !engine.ok() && IsIoClass(persy::ErrorOf(engine))) {
@@ -420,26 +452,35 @@ absl::Status Executor::ApplyCommit(Slot& slot) {
     (void)model_.CommitUncertain(*slot.model_tx);
     return CrashAndRecover();
   }
-  MODEL_RETURN_IF_ERROR(ExpectError("Commit", model_.Commit(*slot.model_tx), engine, false));
+  const Error model = model_.Commit(*slot.model_tx);
+  MODEL_RETURN_IF_ERROR(ExpectError("Commit", model, engine, false));
+  if (model == Error::kNone) ++coverage_.commits;
+  if (model == Error::kLockTimeout) ++coverage_.lock_timeouts;
   if (crash) return CrashAndRecover();
   if (io) return absl::OkStatus();  // Apply reopens
   return CheckCommitted();
 }
 
-absl::Status Executor::ApplyCommittedRead(const Op& op) {
+absl::Status Executor::ApplyCommittedRead(const Op& op, const ReadSource& source,
+                                          size_t limit) {
   const std::string& name = SegmentName(op.segment);
-  const std::string what = OpKindName(op.kind);
+  const std::string what = source.snapshot == nullptr ? OpKindName(op.kind)
+                           : absl::StrCat("Snapshot ", OpKindName(op.kind));
   const bool io = IoHit();
+  persy::Snapshot* const snapshot = source.snapshot;
   switch (op.kind) {
     case OpKind::kReadCommitted: {
-      const Id model_id = RecordFor(op.record, seen_ids_);
+      const Id model_id = RecordOf(op, name);
       auto it = to_engine_.find(model_id);
       const persy::RecordId engine_id = it != to_engine_.end()
                                             ? it->second
                                             : persy::RecordId(model_id.segment, model_id.number);
       const std::string what_id = absl::StrCat(what, " [id ", model_id.ToString(), "]");
-      const absl::StatusOr<std::optional<std::string>> engine = db_->Read(name, engine_id);
-      const Result<std::optional<std::string>> model = model_.ReadCommitted(name, model_id);
+      const absl::StatusOr<std::optional<std::string>> engine =
+          snapshot != nullptr ? snapshot->Read(name, engine_id) : db_->Read(name, engine_id);
+      const Result<std::optional<std::string>> model =
+          source.model.has_value() ? model_.SnapshotRead(*source.model, name, model_id)
+                                   : model_.ReadCommitted(name, model_id);
       MODEL_RETURN_IF_ERROR(ExpectError(what_id, model.error, engine.status(), io || IoHit()));
       if (engine.ok() && model.ok() && *engine != model.value) {
         return Mismatch(absl::StrCat(what_id, ": the model reads ", Show(model.value),
@@ -448,15 +489,18 @@ absl::Status Executor::ApplyCommittedRead(const Op& op) {
       return absl::OkStatus();
     }
     case OpKind::kScanCommitted: {
-      const size_t limit = op.arg > 0 ? static_cast<size_t>(op.arg) : 0;
       std::vector<ScanEntry> got;
-      const absl::Status engine = db_->Scan(name, [&](persy::RecordId id, std::string_view b) {
+      const persy::ScanFn visit = [&](persy::RecordId id, std::string_view b) {
         auto m = to_model_.find(id);
         got.push_back(ScanEntry{m != to_model_.end() ? m->second : Id{id.segment(), id.number()},
                                 std::string(b)});
         return limit == 0 || got.size() < limit;
-      });
-      const Result<std::vector<ScanEntry>> model = model_.ScanCommitted(name, limit);
+      };
+      const absl::Status engine =
+          snapshot != nullptr ? snapshot->Scan(name, visit) : db_->Scan(name, visit);
+      const Result<std::vector<ScanEntry>> model =
+          source.model.has_value() ? model_.SnapshotScan(*source.model, name, limit)
+                                   : model_.ScanCommitted(name, limit);
       MODEL_RETURN_IF_ERROR(ExpectError(what, model.error, engine, io || IoHit()));
       if (engine.ok() && model.ok() && got != model.value) {
         return Mismatch(absl::StrCat(what, ": the model visits ", Show(model.value),
@@ -465,8 +509,10 @@ absl::Status Executor::ApplyCommittedRead(const Op& op) {
       return absl::OkStatus();
     }
     case OpKind::kExistsCommitted: {
-      const absl::StatusOr<bool> engine = db_->ExistsSegment(name);
-      const bool model = model_.ExistsCommitted(name);
+      const absl::StatusOr<bool> engine =
+          snapshot != nullptr ? snapshot->ExistsSegment(name) : db_->ExistsSegment(name);
+      const bool model = source.model.has_value() ? model_.SnapshotExists(*source.model, name)
+                                                  : model_.ExistsCommitted(name);
       MODEL_RETURN_IF_ERROR(ExpectError(what, Error::kNone, engine.status(), io || IoHit()));
       if (engine.ok() && *engine != model) {
         return Mismatch(absl::StrCat(what, ": the model says ", model, ", the engine ", *engine));
@@ -474,8 +520,11 @@ absl::Status Executor::ApplyCommittedRead(const Op& op) {
       return absl::OkStatus();
     }
     case OpKind::kListCommitted: {
-      const absl::StatusOr<std::vector<persy::SegmentInfo>> engine = db_->ListSegments();
-      const std::vector<SegmentInfo> model = model_.ListCommitted();
+      const absl::StatusOr<std::vector<persy::SegmentInfo>> engine =
+          snapshot != nullptr ? snapshot->ListSegments() : db_->ListSegments();
+      const std::vector<SegmentInfo> model = source.model.has_value()
+                                                 ? model_.SnapshotList(*source.model)
+                                                 : model_.ListCommitted();
       MODEL_RETURN_IF_ERROR(ExpectError(what, Error::kNone, engine.status(), io || IoHit()));
       if (!engine.ok()) return absl::OkStatus();
       std::vector<SegmentInfo> got;
@@ -491,52 +540,7 @@ absl::Status Executor::ApplyCommittedRead(const Op& op) {
   }
 }
 
-// ---- Crash and recovery ----
-
-absl::Status Executor::CrashAndRecover() {
-  // The process dies: its files stop working before any of its destructors runs.
-  vfs_.ClearFaults();
-  fault_.reset();
-  vfs_.Crash();
-  DropAllSlots();
-  db_.reset();
-  model_.Crash();
-  return Recover();
-}
-
-absl::Status Executor::Recover() {
-  vfs_.ClearFaults();
-  fault_.reset();
-  absl::StatusOr<std::unique_ptr<persy::Persy>> opened =
-      persy::Persy::Open(options_.path, options_.config, &vfs_);
-  if (!opened.ok()) {
-    return Mismatch(absl::StrCat("reopening the file: ", opened.status().ToString()));
-  }
-  db_ = std::move(*opened);
-  if (absl::Status s = db_->CheckIntegrity(); !s.ok()) {
-    return Mismatch(absl::StrCat("integrity check after reopening: ", s.ToString()));
-  }
-  Dump dump;
-  MODEL_RETURN_IF_ERROR(EngineDump(&dump));
-  Counters counters;
-  MODEL_RETURN_IF_ERROR(EngineCounters(dump, &counters));
-  if (absl::Status resolved = model_.Resolve(dump, counters); !resolved.ok()) {
-    return Mismatch(absl::StrCat("recovery: ", resolved.message()));
-  }
-  MODEL_RETURN_IF_ERROR(ModelProbe(counters));
-  // Numbers not committed may be handed out again: forget them.
-  std::map<Id, persy::RecordId> kept;
-  for (const auto& [name, segment] : dump.segments) {
-    for (const auto& [number, bytes] : segment.records) {
-      const Id id{segment.id, number};
-      if (auto it = to_engine_.find(id); it != to_engine_.end()) kept.insert(*it);
-    }
-  }
-  to_engine_ = std::move(kept);
-  to_model_.clear();
-  for (const auto& [m, e] : to_engine_) to_model_[e] = m;
-  return absl::OkStatus();
-}
+// ---- Dumps and counters ----
 
 absl::Status Executor::EngineDump(Dump* dump) {
   const absl::StatusOr<std::vector<persy::SegmentInfo>> list = db_->ListSegments();
@@ -663,12 +667,31 @@ absl::Status Executor::CheckIntegrity() {
   return absl::OkStatus();
 }
 
-absl::Status RunOps(const ExecutorOptions& options, const std::vector<Op>& ops) {
+void Coverage::Add(const Coverage& other) {
+  commits += other.commits;
+  prepared += other.prepared;
+  decided += other.decided;
+  lock_timeouts += other.lock_timeouts;
+  uncertain += other.uncertain;
+  for (int i = 0; i < 3; ++i) in_doubt_opens[i] += other.in_doubt_opens[i];
+  recoveries_cut_short += other.recoveries_cut_short;
+  older_snapshot_reads += other.older_snapshot_reads;
+}
+
+absl::Status RunOps(const ExecutorOptions& options, const std::vector<Op>& ops,
+                    Coverage* coverage) {
   absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Create(options);
   if (!executor.ok()) {
     return absl::InternalError(
         absl::StrCat("creating the database: ", executor.status().ToString()));
   }
+  struct AddCoverage {
+    ~AddCoverage() {
+      if (to != nullptr) to->Add(executor.coverage());
+    }
+    Coverage* to;
+    const Executor& executor;
+  } add{coverage, **executor};
   for (size_t i = 0; i < ops.size(); ++i) {
     if (absl::Status s = (*executor)->Apply(ops[i]); !s.ok()) {
       return absl::InternalError(absl::StrCat("op ", i, " ", ToString(ops[i]), ": ", s.message()));

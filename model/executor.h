@@ -19,13 +19,35 @@
 // Rollback the finished transaction stays for one more op on its slot, which checks that the
 // call returns TransactionFinished, and then leaves (a crash or reopen empties every slot).
 //
+// Two-phase commit. Prepare moves the slot's transaction into a prepared handle of the same
+// slot (destroying the handle there before, which rolls back an undecided one); CommitPrepared,
+// RollbackPrepared and DropPrepared act on that handle (nothing if there is none). A decided
+// handle answers one more call (TransactionFinished), then leaves. Commits and prepares that
+// need a lock a prepared transaction holds fail with LockTimeout after Config::lock_timeout:
+// the options' Config has 1 ms (TestConfig), as nothing else can decide it meanwhile.
+//
+// Snapshots live in kSnapshotSlots slots; every read of one is compared with the model's copy
+// of the committed state when it was taken. A crash or reopen destroys them first.
+//
 // Crashes and I/O errors. Crash: SimVfs::Crash() with the disk's harsh default damage (the
-// process dies: its files stop working before any destructor runs), then Persy::Open. Reopen:
-// Close(), which must succeed, then Open. CrashInNextCommit: the disk goes off `arg` I/O events
-// into the next Commit (PowerOffAfter), then Crash and Open. InjectIoError: the Nth next write
-// or sync fails; the call that hits it may return Io, DataLoss or Failed, and then the executor
-// crashes the disk and reopens. A Commit that returned such an error has an unknown outcome:
-// Model::CommitUncertain, then Model::Resolve against what recovery shows.
+// process dies: its files stop working before any destructor runs), then the file is opened
+// again. Reopen: Close(), which must succeed, then open; the prepared handles are destroyed
+// after Close, so that their transactions stay in doubt. CrashInNextCommit: the disk goes off
+// `arg` I/O events into the next Commit, Prepare or decision (PowerOffAfter), then Crash and
+// open. InjectIoError: the Nth next write or sync fails; the call that hits it may return Io,
+// DataLoss or Failed, and then the executor crashes the disk and opens again. A Commit,
+// Prepare or decision that returned such an error (or a handle destroyed undecided when it
+// fired) has an unknown outcome: Model::CommitUncertain, PrepareUncertain or
+// DecidePreparedUncertain, and recovery tells which it was.
+//
+// Opening after a crash or reopen decides the transactions left in doubt as the last
+// ArmRecovery asked (before any: Persy::Open): Persy::Open; OpenWithRecover, comparing the
+// transaction ids it asks about with the model's in-doubt list; or Persy::Recover, comparing
+// List() before and after each Commit or Rollback of an entry's transaction id, then Finish
+// (and a second Finish and a Commit after it, both Failed). With a power-off in the plan the
+// disk goes off in the middle: the executor crashes, and opens again the same way without it;
+// decisions cut short are uncertain (Model::DecideInDoubtUncertain, DecideAllUncertain,
+// bounded by what List() or the questions show was decided).
 //
 // After every open the executor runs Persy::CheckIntegrity and checks the full committed state
 // and the id counters: it reads the engine's dump, and finds its counters with a probe
@@ -61,12 +83,30 @@
 
 namespace persy::model {
 
+// Config() with a lock timeout of 1 ms: in one thread a lock of a prepared transaction is never
+// released while a commit waits, so the wait only costs time.
+persy::Config TestConfig();
+
 struct ExecutorOptions {
   // Seeds the simulated disk: its damage at crashes and the prefixes of failed writes.
   uint64_t seed = 1;
   // Used for Create and every Open.
-  persy::Config config;
+  persy::Config config = TestConfig();
   std::string path = "model.persy";
+};
+
+// What a run reached, counted, so that a test can show that its sequences get where they
+// should (prepared transactions meeting others, transactions in doubt at opens, ...).
+struct Coverage {
+  int commits = 0;                 // Commit and PreparedTransaction::Commit that returned OK
+  int prepared = 0;                // Prepare that returned OK
+  int decided = 0;                 // prepared handles committed or rolled back
+  int lock_timeouts = 0;           // commits and prepares that met a prepared one's lock
+  int uncertain = 0;               // commits, prepares and decisions of unknown outcome
+  int in_doubt_opens[3] = {0, 0, 0};  // opens finding transactions in doubt, by RecoveryWay
+  int recoveries_cut_short = 0;    // opens the disk went off in
+  int older_snapshot_reads = 0;    // snapshot reads after a later commit
+  void Add(const Coverage& other);
 };
 
 class Executor {
@@ -88,29 +128,66 @@ class Executor {
   absl::Status CheckIntegrity();
 
   const Model& model() const { return model_; }
+  const Coverage& coverage() const { return coverage_; }
   vfs::SimVfs& sim_vfs() { return vfs_; }
 
  private:
   struct Slot {
     std::optional<Model::TxId> model_tx;  // nullopt: the slot is empty
     std::unique_ptr<persy::Transaction> tx;
+    std::string transaction_id;
+  };
+  struct PreparedSlot {
+    std::optional<Model::TxId> model_tx;  // nullopt: the slot is empty
+    std::unique_ptr<persy::PreparedTransaction> handle;
+  };
+  struct SnapshotSlot {
+    std::optional<Model::SnapshotId> model;  // nullopt: the slot is empty
+    std::unique_ptr<persy::Snapshot> snapshot;
+    int taken_at = 0;  // coverage_.commits when taken
+  };
+  // Where a committed read reads: the database now, or a snapshot.
+  struct ReadSource {
+    persy::Snapshot* snapshot = nullptr;
+    std::optional<Model::SnapshotId> model;
   };
 
   explicit Executor(const ExecutorOptions& options);
 
   Slot& SlotAt(int tx);
+  PreparedSlot& PreparedAt(int tx);
   // Drops the slot's transaction, if any, and begins one there (unless Begin fails).
   absl::Status BeginIn(Slot& slot, std::optional<Strategy> strategy,
                        const std::string& transaction_id);
   void DropSlot(Slot& slot);
+  // What a crash or close destroys, before the handle: snapshots, transactions (rolled back)
+  // and prepared handles (rolled back, unless the disk or the handle is gone).
   void DropAllSlots();
 
   absl::Status ApplyTxOp(const Op& op, Slot& slot);
   absl::Status ApplyCommit(Slot& slot);
-  absl::Status ApplyCommittedRead(const Op& op);
+  // `op` is a committed read (kReadCommitted...), of `source`; `limit` for kScanCommitted.
+  absl::Status ApplyCommittedRead(const Op& op, const ReadSource& source, size_t limit);
   // Index ops (executor_indexes.cc).
   absl::Status ApplyIndexTxOp(const Op& op, Slot& slot);
-  absl::Status ApplyIndexCommittedRead(const Op& op);
+  absl::Status ApplyIndexCommittedRead(const Op& op, const ReadSource& source);
+  // Two-phase commit and recovery (executor_recovery.cc).
+  absl::Status ApplyPrepare(const Op& op, Slot& slot);
+  absl::Status ApplyPreparedOp(const Op& op);
+  // Destroys the handle; an undecided one rolls back.
+  absl::Status DropPrepared(PreparedSlot& prepared);
+  // Arms the power-off CrashInNextCommit asked for; returns whether it did.
+  bool ArmCrashInNextCommit();
+  // Opens the file as `plan` says, deciding the in-doubt transactions on both sides; sets
+  // *crashed if the disk went off meanwhile (the caller crashes and opens again).
+  absl::Status OpenWith(const RecoveryPlan& plan, bool* crashed);
+  absl::Status OpenRecovering(const RecoveryPlan& plan, bool* crashed);
+  // Model::BeginOpen, counting an open that finds transactions in doubt.
+  void BeginOpen(RecoveryWay way);
+  absl::Status CheckRecoveryList(const std::string& when);
+  // Snapshots (executor_snapshots.cc).
+  absl::Status ApplySnapshotOp(const Op& op);
+  absl::Status TakeSnapshotInto(SnapshotSlot& slot);
 
   // Whether an armed I/O error fired, or the disk went off, since they were armed.
   bool IoHit() const;
@@ -118,10 +195,13 @@ class Executor {
   absl::Status ExpectError(const std::string& what, Error model, const absl::Status& engine,
                            bool io_hit) const;
   absl::Status MapId(const Id& model_id, const persy::RecordId& engine_id);
+  // The record `op` names (RecordFor), with `name` its segment's name.
+  Id RecordOf(const Op& op, const std::string& name) const;
 
   // Kills the process (Crash), then reopens and checks recovery.
   absl::Status CrashAndRecover();
-  // Opens the file and checks the dump and counters against the model.
+  // Opens the file (OpenWith the armed plan), and checks the dump and counters against the
+  // model.
   absl::Status Recover();
   absl::Status EngineDump(Dump* dump);
   absl::Status EngineIndexDump(Dump* dump);
@@ -134,15 +214,24 @@ class Executor {
   // Declared in this order so that transactions go before the handle, and it before the disk.
   vfs::SimVfs vfs_;
   std::unique_ptr<persy::Persy> db_;
+  std::unique_ptr<persy::Recovery> recovery_;  // while OpenWith recovers
+  std::array<PreparedSlot, kTxSlots> prepared_;
   std::array<Slot, kTxSlots> slots_;
+  std::array<SnapshotSlot, kSnapshotSlots> snapshots_;
 
   Model model_;
   std::vector<Id> seen_ids_;  // ids Insert returned, in order (ops pick from them)
   std::map<Id, persy::RecordId> to_engine_;
   std::map<persy::RecordId, Id> to_model_;
 
-  // Armed by CrashInNextCommit: the number of I/O events into the next Commit.
+  // Armed by CrashInNextCommit: the number of I/O events into the next Commit, Prepare or
+  // decision.
   std::optional<uint64_t> crash_in_next_commit_;
+  // Set by ArmRecovery: how the opens decide the transactions in doubt (its power-off is
+  // for the next open only).
+  std::optional<RecoveryPlan> recovery_plan_;
+  uint64_t crashes_ = 0;  // CrashAndRecover calls, to tell whether a call crashed
+  Coverage coverage_;
   // Armed by InjectIoError: the kind of call, and the count of that kind at which it fires.
   struct ArmedFault {
     vfs::IoKind kind;
@@ -152,9 +241,10 @@ class Executor {
 };
 
 // Runs `ops` on a new database, then compares the committed state, checks integrity, reopens
-// and checks again.
-// Returns the first difference, naming the op's index and ToString.
-absl::Status RunOps(const ExecutorOptions& options, const std::vector<Op>& ops);
+// and checks again. Returns the first difference, naming the op's index and ToString. Adds
+// what the run reached to `*coverage`, if given.
+absl::Status RunOps(const ExecutorOptions& options, const std::vector<Op>& ops,
+                    Coverage* coverage = nullptr);
 
 }  // namespace persy::model
 

@@ -46,7 +46,7 @@ IndexBound BoundOf(IndexBound::Kind kind, IndexType type, int pick) {
 }
 
 // The typed Get<K, V> with K the key's type and V `value_type`, its answer made dynamic again.
-// `Db` is Transaction or Persy.
+// `Db` is Transaction, Snapshot or Persy.
 template <typename Db>
 absl::StatusOr<std::vector<IndexValue>> TypedGet(Db& db, const std::string& index,
                                                  const IndexValue& key, IndexType value_type) {
@@ -178,20 +178,30 @@ absl::Status Executor::ApplyIndexTxOp(const Op& op, Slot& slot) {
   }
 }
 
-absl::Status Executor::ApplyIndexCommittedRead(const Op& op) {
+absl::Status Executor::ApplyIndexCommittedRead(const Op& op, const ReadSource& source) {
   const std::string& name = IndexName(op.index);
   const IndexArgs args = DecodeIndexArgs(op.arg);
-  const std::optional<IndexInfo> info = model_.CommittedIndex(name);
+  persy::Snapshot* const snapshot = source.snapshot;
+  const std::optional<Model::SnapshotId> view = source.model;
+  const std::optional<IndexInfo> info =
+      view.has_value() ? model_.SnapshotIndex(*view, name) : model_.CommittedIndex(name);
+  const std::string prefix = snapshot != nullptr ? "Snapshot " : "";
   const bool io = IoHit();
   switch (op.kind) {
     case OpKind::kGetCommitted: {
       const IndexValue key = IndexValueFor(KeyTypeOf(op, info, args), op.key);
       const IndexType value_type = ValueTypeOf(op, info, args);
-      const std::string what = absl::StrCat("GetCommitted [key ", IndexValueText(key), "]");
+      const std::optional<IndexType> typed =
+          args.typed ? std::optional(value_type) : std::nullopt;
+      const std::string what =
+          absl::StrCat(prefix, "GetCommitted [key ", IndexValueText(key), "]");
       const absl::StatusOr<std::vector<IndexValue>> engine =
-          args.typed ? TypedGet(*db_, name, key, value_type) : db_->Get(name, key);
+          snapshot != nullptr
+              ? (args.typed ? TypedGet(*snapshot, name, key, value_type) : snapshot->Get(name, key))
+              : (args.typed ? TypedGet(*db_, name, key, value_type) : db_->Get(name, key));
       const Result<std::vector<IndexValue>> model =
-          model_.GetCommitted(name, key, args.typed ? std::optional(value_type) : std::nullopt);
+          view.has_value() ? model_.SnapshotGet(*view, name, key, typed)
+                           : model_.GetCommitted(name, key, typed);
       MODEL_RETURN_IF_ERROR(ExpectError(what, model.error, engine.status(), io || IoHit()));
       if (engine.ok() && model.ok() && !SameIndexValues(*engine, model.value)) {
         return Mismatch(absl::StrCat(what, ": the model gets ", IndexValuesText(model.value),
@@ -205,10 +215,13 @@ absl::Status Executor::ApplyIndexCommittedRead(const Op& op) {
       const IndexBound to = BoundOf(args.to, key_type, op.value);
       const size_t limit = static_cast<size_t>(args.limit);
       std::vector<IndexEntry> got;
-      const absl::Status engine = EngineRange(*db_, name, from, to, args.direction, limit, &got);
+      const absl::Status engine =
+          snapshot != nullptr ? EngineRange(*snapshot, name, from, to, args.direction, limit, &got)
+                              : EngineRange(*db_, name, from, to, args.direction, limit, &got);
       const Result<std::vector<IndexEntry>> model =
-          model_.RangeCommitted(name, from, to, args.direction, limit);
-      const std::string what = ToString(op);
+          view.has_value() ? model_.SnapshotRange(*view, name, from, to, args.direction, limit)
+                           : model_.RangeCommitted(name, from, to, args.direction, limit);
+      const std::string what = prefix + ToString(op);
       MODEL_RETURN_IF_ERROR(ExpectError(what, model.error, engine, io || IoHit()));
       if (engine.ok() && model.ok() && got != model.value) {
         return Mismatch(absl::StrCat(what, ": the model visits ", IndexEntriesText(model.value),
@@ -217,25 +230,28 @@ absl::Status Executor::ApplyIndexCommittedRead(const Op& op) {
       return absl::OkStatus();
     }
     case OpKind::kExistsIndexCommitted: {
-      const absl::StatusOr<bool> engine = db_->ExistsIndex(name);
-      const bool model = model_.ExistsIndexCommitted(name);
-      MODEL_RETURN_IF_ERROR(
-          ExpectError("ExistsIndexCommitted", Error::kNone, engine.status(), io || IoHit()));
+      const absl::StatusOr<bool> engine =
+          snapshot != nullptr ? snapshot->ExistsIndex(name) : db_->ExistsIndex(name);
+      const bool model = view.has_value() ? model_.SnapshotExistsIndex(*view, name)
+                                          : model_.ExistsIndexCommitted(name);
+      const std::string what = prefix + "ExistsIndexCommitted";
+      MODEL_RETURN_IF_ERROR(ExpectError(what, Error::kNone, engine.status(), io || IoHit()));
       if (engine.ok() && *engine != model) {
-        return Mismatch(absl::StrCat("ExistsIndexCommitted: the model says ", model,
-                                     ", the engine ", *engine));
+        return Mismatch(absl::StrCat(what, ": the model says ", model, ", the engine ", *engine));
       }
       return absl::OkStatus();
     }
     case OpKind::kListIndexesCommitted: {
-      const absl::StatusOr<std::vector<persy::IndexInfo>> engine = db_->ListIndexes();
-      const std::vector<IndexInfo> model = model_.ListIndexesCommitted();
-      MODEL_RETURN_IF_ERROR(
-          ExpectError("ListIndexesCommitted", Error::kNone, engine.status(), io || IoHit()));
+      const absl::StatusOr<std::vector<persy::IndexInfo>> engine =
+          snapshot != nullptr ? snapshot->ListIndexes() : db_->ListIndexes();
+      const std::vector<IndexInfo> model = view.has_value()
+                                               ? model_.SnapshotListIndexes(*view)
+                                               : model_.ListIndexesCommitted();
+      const std::string what = prefix + "ListIndexesCommitted";
+      MODEL_RETURN_IF_ERROR(ExpectError(what, Error::kNone, engine.status(), io || IoHit()));
       if (engine.ok() && *engine != model) {
-        return Mismatch(absl::StrCat("ListIndexesCommitted: the model lists ",
-                                     IndexInfosText(model), ", the engine ",
-                                     IndexInfosText(*engine)));
+        return Mismatch(absl::StrCat(what, ": the model lists ", IndexInfosText(model),
+                                     ", the engine ", IndexInfosText(*engine)));
       }
       return absl::OkStatus();
     }

@@ -406,16 +406,39 @@ Result<std::vector<IndexEntry>> Model::Range(TxId id, std::string_view name,
 
 // ---- Committed reads ----
 
-Result<std::vector<IndexValue>> Model::GetCommitted(std::string_view name, const IndexValue& key,
-                                                    std::optional<IndexType> value_type) const {
-  RequireCertain();
-  auto it = committed_.indexes.find(std::string(name));
-  if (it == committed_.indexes.end()) return Error::kIndexNotFound;
+Result<std::vector<IndexValue>> Model::GetIn(const Committed& state, std::string_view name,
+                                             const IndexValue& key,
+                                             std::optional<IndexType> value_type) {
+  auto it = state.indexes.find(std::string(name));
+  if (it == state.indexes.end()) return Error::kIndexNotFound;
   const IndexDef& def = it->second.def;
   if (TypeOf(key) != def.key_type) return Error::kIndexTypeMismatch;
   if (value_type.has_value() && *value_type != def.value_type) return Error::kIndexTypeMismatch;
   if (IndexValueSize(key) > kMaxIndexKeySize) return Error::kKeyTooBig;
-  return ToVector(CommittedValues(committed_, def.id, key));
+  return ToVector(CommittedValues(state, def.id, key));
+}
+
+Result<std::vector<IndexEntry>> Model::RangeIn(const Committed& state, std::string_view name,
+                                               const IndexBound& from, const IndexBound& to,
+                                               Direction direction, size_t limit) {
+  auto it = state.indexes.find(std::string(name));
+  if (it == state.indexes.end()) return Error::kIndexNotFound;
+  if (const Error error = CheckBounds(it->second.def, from, to); error != Error::kNone) {
+    return error;
+  }
+  return RangeOf(it->second.entries, from, to, direction, limit);
+}
+
+std::vector<IndexInfo> Model::ListIndexesIn(const Committed& state) {
+  std::vector<IndexInfo> out;
+  for (const auto& [name, index] : state.indexes) out.push_back(InfoOf(name, index.def));
+  return out;
+}
+
+Result<std::vector<IndexValue>> Model::GetCommitted(std::string_view name, const IndexValue& key,
+                                                    std::optional<IndexType> value_type) const {
+  RequireCertain();
+  return GetIn(committed_, name, key, value_type);
 }
 
 Result<std::vector<IndexEntry>> Model::RangeCommitted(std::string_view name,
@@ -423,12 +446,7 @@ Result<std::vector<IndexEntry>> Model::RangeCommitted(std::string_view name,
                                                       const IndexBound& to, Direction direction,
                                                       size_t limit) const {
   RequireCertain();
-  auto it = committed_.indexes.find(std::string(name));
-  if (it == committed_.indexes.end()) return Error::kIndexNotFound;
-  if (const Error error = CheckBounds(it->second.def, from, to); error != Error::kNone) {
-    return error;
-  }
-  return RangeOf(it->second.entries, from, to, direction, limit);
+  return RangeIn(committed_, name, from, to, direction, limit);
 }
 
 bool Model::ExistsIndexCommitted(std::string_view name) const {
@@ -438,9 +456,7 @@ bool Model::ExistsIndexCommitted(std::string_view name) const {
 
 std::vector<IndexInfo> Model::ListIndexesCommitted() const {
   RequireCertain();
-  std::vector<IndexInfo> out;
-  for (const auto& [name, index] : committed_.indexes) out.push_back(InfoOf(name, index.def));
-  return out;
+  return ListIndexesIn(committed_);
 }
 
 // ---- Commit ----

@@ -44,6 +44,8 @@ const char* ErrorName(Error error) {
     case Error::kIndexDuplicateKey: return "IndexDuplicateKey";
     case Error::kKeyTooBig: return "KeyTooBig";
     case Error::kValueTooBig: return "ValueTooBig";
+    case Error::kLockTimeout: return "LockTimeout";
+    case Error::kTransactionNotFound: return "TransactionNotFound";
   }
   return "?";
 }
@@ -91,8 +93,8 @@ Model::Model() = default;
 // ---- Lookups ----
 
 void Model::RequireCertain() const {
-  Require(!awaiting_crash_ && !awaiting_resolve_,
-          "a call other than Crash/Resolve while an uncertain commit is pending");
+  Require(phase_ == Phase::kOpen,
+          "a call other than Crash and recovery while the durable state is uncertain");
 }
 
 Model::Tx& Model::LiveTx(TxId tx) {
@@ -172,6 +174,7 @@ Result<Model::TxId> Model::Begin(Strategy strategy, std::string_view transaction
   if (transaction_id.size() > kMaxTransactionIdSize) return Error::kInvalidArgument;
   Tx tx;
   tx.strategy = strategy;
+  tx.transaction_id = std::string(transaction_id);
   txs_.push_back(std::move(tx));
   return static_cast<TxId>(txs_.size() - 1);
 }
@@ -391,7 +394,7 @@ Error Model::Commit(TxId id) {
   Tx& tx = LiveTx(id);
   if (tx.finished) return Error::kTransactionFinished;
   tx.finished = true;
-  const Error error = Validate(tx, committed_);
+  const Error error = CheckCommit(tx);
   if (error == Error::kNone) Apply(tx, committed_);
   return error;
 }
@@ -400,33 +403,50 @@ Error Model::CommitUncertain(TxId id) {
   Tx& tx = LiveTx(id);
   if (tx.finished) return Error::kTransactionFinished;
   tx.finished = true;
-  const Error error = Validate(tx, committed_);
+  const Error error = CheckCommit(tx);
   if (error != Error::kNone) return error;
-  candidate_ = committed_;
-  Apply(tx, *candidate_);
-  awaiting_crash_ = true;
+  Durable with = LiveDurable("with the uncertain commit");
+  Apply(tx, with.committed);
+  candidates_ = {LiveDurable("without the uncertain commit"), std::move(with)};
+  phase_ = Phase::kAwaitingCrash;
   return Error::kNone;
 }
 
 // ---- Committed reads ----
 
-Result<std::optional<std::string>> Model::ReadCommitted(std::string_view name, Id id) const {
-  RequireCertain();
-  auto it = committed_.segments.find(std::string(name));
-  if (it == committed_.segments.end()) return Error::kSegmentNotFound;
+Result<std::optional<std::string>> Model::ReadIn(const Committed& state, std::string_view name,
+                                                 Id id) {
+  auto it = state.segments.find(std::string(name));
+  if (it == state.segments.end()) return Error::kSegmentNotFound;
   if (id.segment != it->second.id) return Error::kInvalidId;
   auto record = it->second.records.find(id.number);
   if (record == it->second.records.end()) return std::optional<std::string>();
   return std::optional<std::string>(record->second.bytes);
 }
 
-Result<std::vector<ScanEntry>> Model::ScanCommitted(std::string_view name, size_t limit) const {
-  RequireCertain();
-  auto it = committed_.segments.find(std::string(name));
-  if (it == committed_.segments.end()) return Error::kSegmentNotFound;
+Result<std::vector<ScanEntry>> Model::ScanIn(const Committed& state, std::string_view name,
+                                             size_t limit) {
+  auto it = state.segments.find(std::string(name));
+  if (it == state.segments.end()) return Error::kSegmentNotFound;
   std::map<uint64_t, std::string> records;
   for (const auto& [number, record] : it->second.records) records[number] = record.bytes;
   return ScanOf(records, it->second.id, limit);
+}
+
+std::vector<SegmentInfo> Model::ListIn(const Committed& state) {
+  std::vector<SegmentInfo> out;
+  for (const auto& [name, segment] : state.segments) out.push_back({name, segment.id});
+  return out;
+}
+
+Result<std::optional<std::string>> Model::ReadCommitted(std::string_view name, Id id) const {
+  RequireCertain();
+  return ReadIn(committed_, name, id);
+}
+
+Result<std::vector<ScanEntry>> Model::ScanCommitted(std::string_view name, size_t limit) const {
+  RequireCertain();
+  return ScanIn(committed_, name, limit);
 }
 
 bool Model::ExistsCommitted(std::string_view name) const {
@@ -436,21 +456,10 @@ bool Model::ExistsCommitted(std::string_view name) const {
 
 std::vector<SegmentInfo> Model::ListCommitted() const {
   RequireCertain();
-  std::vector<SegmentInfo> out;
-  for (const auto& [name, segment] : committed_.segments) out.push_back({name, segment.id});
-  return out;
+  return ListIn(committed_);
 }
 
-// ---- Crash and recovery ----
-
-void Model::Crash() {
-  for (Tx& tx : txs_) tx.finished = true;
-  awaiting_resolve_ = candidate_.has_value();
-  awaiting_crash_ = false;
-  next_segment_id_ = committed_.persisted_next_segment_id;
-  next_number_.clear();
-  next_index_id_ = committed_.persisted_next_index_id;
-}
+// ---- Dumps ----
 
 Dump Model::DumpOf(const Committed& committed) {
   Dump dump;
@@ -471,33 +480,6 @@ Counters Model::PersistedCountersOf(const Committed& committed) {
   }
   counters.next_index_id = committed.persisted_next_index_id;
   return counters;
-}
-
-absl::Status Model::Resolve(const Dump& observed, const Counters& observed_counters) {
-  Require(!awaiting_crash_, "Resolve before Crash after an uncertain commit");
-  std::vector<const Committed*> candidates = {&committed_};
-  if (candidate_.has_value()) candidates.push_back(&*candidate_);
-  for (const Committed* candidate : candidates) {
-    if (DumpOf(*candidate) == observed && PersistedCountersOf(*candidate) == observed_counters) {
-      if (candidate != &committed_) committed_ = *candidate;
-      candidate_.reset();
-      awaiting_resolve_ = false;
-      next_segment_id_ = committed_.persisted_next_segment_id;
-      next_number_.clear();
-      next_index_id_ = committed_.persisted_next_index_id;
-      return absl::OkStatus();
-    }
-  }
-  std::string message = absl::StrCat("after recovery the engine shows\n  ",
-                                     DumpToString(observed), "\n  counters ",
-                                     CountersToString(observed_counters), "\nbut the model has");
-  const char* labels[] = {"without the uncertain commit", "with the uncertain commit"};
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    absl::StrAppend(&message, "\n  ", candidates.size() > 1 ? labels[i] : "", candidates.size() > 1 ? ": " : "",
-                    DumpToString(DumpOf(*candidates[i])), "\n  counters ",
-                    CountersToString(PersistedCountersOf(*candidates[i])));
-  }
-  return absl::InternalError(message);
 }
 
 Dump Model::dump() const {

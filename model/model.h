@@ -88,9 +88,43 @@
 //     Apply: index drops, creates, then each changed key's values = the replay of the tx's ops
 //     on the values committed now.
 //
-// A commit whose outcome is unknown (a crash or an I/O error inside it) goes through
-// CommitUncertain: the model then holds two candidate committed states until the next Crash()
-// and Resolve(), which keeps the one matching what the engine shows after recovery.
+// Two-phase commit, recovery and snapshots (two_phase_model.cc, snapshot_model.cc):
+//   - Prepare: TransactionFinished, then LockTimeout if the transaction needs a lock that a
+//     prepared, undecided transaction holds (below), then commit checks 1 to 8. On success the
+//     transaction is prepared: finished, nothing applied, undecided until its handle decides
+//     it. Commit has the same lock check, after TransactionFinished and before check 1.
+//   - Locks (engine/internal/tx_locks.cc restated): T needs a lock prepared P holds if
+//       T creates a segment (an index) under a name P creates one under;
+//       T drops a segment (an index) that P drops or writes to (inserts into, updates or
+//         deletes in; puts into or removes from);
+//       T writes to a segment (an index) that P drops;
+//       T updates or deletes a record P updates or deletes; T puts or removes a key P puts or
+//         removes (in the same index).
+//     Inserting into a segment P writes to, putting another key, and every read need none.
+//   - CommitPrepared applies P to the committed state now, as Commit applies (counters too),
+//     with no check: its locks kept its checks true. RollbackPrepared discards it. Once the
+//     handle decided it, both return TransactionFinished.
+//   - The durable state is the committed state and the prepared, undecided transactions in
+//     prepare order: after a crash or a close they are in doubt. Opening the file: the id
+//     counters are the persisted ones raised past every segment and index id an in-doubt
+//     transaction created and every record number it inserted (also when it is then rolled
+//     back: the raise is in memory only). Persy::Open commits every in-doubt transaction, in
+//     prepare order; OpenWithRecover asks for each, in prepare order; Recovery lists them
+//     (transaction id, status), Commit or Rollback(id) decides each still in doubt with that
+//     transaction id, in order (TransactionNotFound if none), Finish commits the rest. Every
+//     decision is durable when made: a crash in the middle of recovery keeps the decided ones
+//     and leaves the rest in doubt for the next open.
+//   - Snapshots: TakeSnapshot keeps a copy of the committed state, and the snapshot's reads are
+//     the committed reads of that copy, whatever commits later. A crash or close ends them.
+//
+// Uncertainty. A commit, prepare or decision whose outcome is unknown (a crash or an I/O error
+// inside it) goes through CommitUncertain, PrepareUncertain or DecidePreparedUncertain: the
+// model then holds two candidate durable states, and only Crash() may follow. From Crash() until
+// the file is open again the model holds every durable state the file may hold: each step of
+// recovery is applied to each candidate (a step cut short by a crash gives one candidate per
+// number of its decisions that may have become durable), what the engine shows keeps those
+// that agree with it (ObserveInDoubtIds, ObserveRecoveryList), and Resolve, once the file is
+// open, keeps one that matches its full dump and counters.
 //
 // Thread-safety: only accessed by one thread at a time.
 
@@ -100,6 +134,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -138,6 +173,8 @@ enum class Error {
   kIndexDuplicateKey,
   kKeyTooBig,
   kValueTooBig,
+  kLockTimeout,
+  kTransactionNotFound,
 };
 const char* ErrorName(Error error);
 
@@ -199,6 +236,15 @@ struct Counters {
   friend bool operator==(const Counters&, const Counters&) = default;
 };
 std::string CountersToString(const Counters& counters);
+
+// What recovery tells of an in-doubt transaction; as persy::RecoverStatus and RecoverEntry.
+enum class RecoverStatus { kInDoubt, kCommitted, kRolledBack };
+struct RecoverEntry {
+  std::string transaction_id;
+  RecoverStatus status = RecoverStatus::kInDoubt;
+  friend bool operator==(const RecoverEntry&, const RecoverEntry&) = default;
+};
+std::string RecoverEntriesToString(const std::vector<RecoverEntry>& entries);
 
 class Model {
  public:
@@ -264,22 +310,92 @@ class Model {
   std::optional<IndexInfo> CommittedIndex(std::string_view name) const;
 
   // A commit whose outcome is unknown. Returns what Commit would return. If that is an error,
-  // nothing is applied, as by Commit. If it is kNone, the model keeps two candidate committed
-  // states, without and with the commit, and only Crash() and then Resolve() may follow.
+  // nothing is applied, as by Commit. If it is kNone, the model keeps two candidate durable
+  // states, without and with the commit, and only Crash() may follow.
   Error CommitUncertain(TxId tx);
 
-  // The process died (or the handle was closed): every transaction is finished, the counters
-  // restart from the persisted ones. Committed state stays (both candidates, if uncertain).
+  // ---- Two-phase commit (two_phase_model.cc) ----
+
+  // Transaction::Prepare: TransactionFinished, LockTimeout, then the checks of Commit.
+  Error Prepare(TxId tx);
+  // As CommitUncertain, for a prepare: on kNone, the candidates are without and with `tx` in
+  // doubt.
+  Error PrepareUncertain(TxId tx);
+  // PreparedTransaction::Commit and Rollback. REQUIRES: Prepare(tx) returned kNone.
+  Error CommitPrepared(TxId tx);
+  Error RollbackPrepared(TxId tx);
+  // A decision whose outcome is unknown (also the rollback of a handle destroyed undecided):
+  // the candidates are `tx` still prepared and `tx` decided. Only Crash() may follow.
+  // REQUIRES: `tx` prepared and not decided by its handle.
+  void DecidePreparedUncertain(TxId tx, bool commit);
+  // Whether `tx` was prepared and its handle has not decided it (nor died in a crash).
+  bool undecided(TxId tx) const;
+
+  // ---- Snapshots (snapshot_model.cc) ----
+
+  using SnapshotId = int;
+  // Persy::TakeSnapshot: the committed state now, kept until ReleaseSnapshot or Crash().
+  SnapshotId TakeSnapshot();
+  void ReleaseSnapshot(SnapshotId snapshot);
+  // The Snapshot calls: the committed reads above, of the state kept.
+  Result<std::optional<std::string>> SnapshotRead(SnapshotId snapshot, std::string_view segment,
+                                                  Id id) const;
+  Result<std::vector<ScanEntry>> SnapshotScan(SnapshotId snapshot, std::string_view segment,
+                                              size_t limit = 0) const;
+  bool SnapshotExists(SnapshotId snapshot, std::string_view name) const;
+  std::vector<SegmentInfo> SnapshotList(SnapshotId snapshot) const;
+  Result<std::vector<IndexValue>> SnapshotGet(
+      SnapshotId snapshot, std::string_view index, const IndexValue& key,
+      std::optional<IndexType> value_type = std::nullopt) const;
+  Result<std::vector<IndexEntry>> SnapshotRange(SnapshotId snapshot, std::string_view index,
+                                                const IndexBound& from, const IndexBound& to,
+                                                Direction direction, size_t limit = 0) const;
+  bool SnapshotExistsIndex(SnapshotId snapshot, std::string_view name) const;
+  std::vector<IndexInfo> SnapshotListIndexes(SnapshotId snapshot) const;
+  // The index `name` as the snapshot has it (for harnesses that pick keys of its type).
+  std::optional<IndexInfo> SnapshotIndex(SnapshotId snapshot, std::string_view name) const;
+
+  // ---- Crash and recovery (two_phase_model.cc) ----
+
+  // The process died (or the handle was closed): every transaction is finished, every
+  // prepared handle and snapshot is gone, and the durable state stays (every candidate, if
+  // uncertain). If that is one state with nothing in doubt, the model goes on at once, with the
+  // counters restarted from the persisted ones (Resolve may still check it); otherwise the
+  // next open goes through the calls below, then Resolve.
   void Crash();
 
-  // After Crash(): checks what the engine shows after recovery, its full dump and the counters
-  // it hands out next, against the candidate committed states, and keeps the one that matches
-  // (candidates that match both differ at most in record versions, which no later call can
-  // observe: every transaction began after the crash). Without a pending uncertain commit, this
-  // checks the one committed state. Errors: kInternal showing both sides if none matches.
-  // REQUIRES: no call since Crash() other than Resolve.
+  // The engine opened the file (Persy::Open, OpenWithRecover or Recover got past reading it):
+  // recovery begins, with the in-doubt transactions of each candidate, all kInDoubt, and the
+  // counters they raise. REQUIRES: after Crash(), no open begun since.
+  void BeginOpen();
+  // Keeps the candidates whose in-doubt transaction ids, in prepare order, are `observed` (the
+  // ids OpenWithRecover asked for); kInternal showing both sides if none.
+  absl::Status ObserveInDoubtIds(const std::vector<std::string>& observed);
+  // Keeps the candidates whose recovery list is `observed` (Recovery::List); kInternal if none.
+  absl::Status ObserveRecoveryList(const std::vector<RecoverEntry>& observed);
+  // Recovery::Commit or Rollback: decides every in-doubt transaction with this id, in prepare
+  // order; TransactionNotFound if there is none. REQUIRES: the candidates agree on the list.
+  Error DecideInDoubt(std::string_view transaction_id, bool commit);
+  // As DecideInDoubt, cut short by a crash: from `min` to `max` of its decisions were made.
+  void DecideInDoubtUncertain(std::string_view transaction_id, bool commit, size_t min,
+                              size_t max);
+  // Decides every transaction still in doubt, in prepare order: commits the one at `position`
+  // in the recovery list if `commit(position)` (Persy::Open, OpenWithRecover, Recovery::Finish).
+  using DecisionFn = std::function<bool(size_t position)>;
+  void DecideAll(const DecisionFn& commit);
+  // As DecideAll, cut short by a crash: from `min` to `max` of its decisions were made.
+  void DecideAllUncertain(const DecisionFn& commit, size_t min, size_t max);
+  // The recovery list of the first candidate (for messages).
+  std::vector<RecoverEntry> RecoveryList() const;
+
+  // After the file is open again: checks what the engine shows, its full dump and the counters
+  // it hands out next, against the candidate states, and keeps one that matches (candidates
+  // that match both differ at most in record versions, which no later call can observe: every
+  // transaction began after the crash). If no open was begun since Crash(), it is that of
+  // Persy::Open (BeginOpen, then everything in doubt committed). Errors: kInternal showing
+  // both sides if none matches. REQUIRES: nothing left in doubt in any candidate.
   absl::Status Resolve(const Dump& observed, const Counters& observed_counters);
-  bool uncertain() const { return candidate_.has_value(); }
+  bool uncertain() const { return phase_ != Phase::kOpen; }
 
   // The committed state, and the counters as the next transaction would take them.
   // REQUIRES: !uncertain().
@@ -328,7 +444,10 @@ class Model {
   };
   struct Tx {
     Strategy strategy = Strategy::kLastWriterWins;
+    std::string transaction_id;
     bool finished = false;
+    bool prepared = false;  // Prepare succeeded (or may have: PrepareUncertain)
+    bool decided = false;   // prepared, and its handle decided it or is gone
     std::map<std::string, uint32_t> created;  // name -> id, segments the tx created
     std::set<std::pair<std::string, uint32_t>> dropped;  // committed segments the tx dropped
     std::set<std::pair<std::string, uint32_t>> written_segments;  // committed, written to
@@ -345,7 +464,24 @@ class Model {
     uint32_t highest_index_created = 0;                // 0 if none
   };
 
-  // Aborts unless no uncertain commit is pending, and returns the transaction.
+  // A state the file may hold, and the open in progress over it.
+  struct Durable {
+    Committed committed;
+    std::vector<TxId> in_doubt;  // prepared and undecided, in prepare order
+    std::string label;           // how it came about, for messages
+    // Since BeginOpen: the in-doubt transactions at open with their status, and the counters
+    // they raised (segment id, index id, record numbers by segment id).
+    bool opened = false;
+    std::vector<std::pair<TxId, RecoverStatus>> session;
+    uint32_t raised_segment_id = 1;
+    uint32_t raised_index_id = 1;
+    std::map<uint32_t, uint64_t> raised_numbers;
+  };
+  // kOpen: committed_ and prepared_ are the state. kAwaitingCrash: after an uncertain call,
+  // candidates_ holds the two states. kClosed: after Crash(), candidates_ holds every state.
+  enum class Phase { kOpen, kAwaitingCrash, kClosed };
+
+  // Aborts unless the state is certain (kOpen), and returns the transaction.
   Tx& LiveTx(TxId tx);
   void RequireCertain() const;
 
@@ -360,6 +496,39 @@ class Model {
   static const Record* RecordById(const Committed& committed, Id id);
   static Error Validate(const Tx& tx, const Committed& committed);
   static void Apply(const Tx& tx, Committed& committed);
+  // Commit's and Prepare's checks: the locks of the prepared transactions, then Validate.
+  Error CheckCommit(const Tx& tx) const;
+  // Whether `tx` needs a lock `prepared` holds (the rules above).
+  static bool LockConflict(const Tx& tx, const Tx& prepared);
+
+  // Committed reads of a state (the current one or a snapshot's).
+  static Result<std::optional<std::string>> ReadIn(const Committed& state, std::string_view name,
+                                                   Id id);
+  static Result<std::vector<ScanEntry>> ScanIn(const Committed& state, std::string_view name,
+                                               size_t limit);
+  static std::vector<SegmentInfo> ListIn(const Committed& state);
+  static Result<std::vector<IndexValue>> GetIn(const Committed& state, std::string_view name,
+                                               const IndexValue& key,
+                                               std::optional<IndexType> value_type);
+  static Result<std::vector<IndexEntry>> RangeIn(const Committed& state, std::string_view name,
+                                                 const IndexBound& from, const IndexBound& to,
+                                                 Direction direction, size_t limit);
+  static std::vector<IndexInfo> ListIndexesIn(const Committed& state);
+  const Committed& SnapshotState(SnapshotId snapshot) const;
+
+  // Recovery (two_phase_model.cc).
+  Durable LiveDurable(std::string label) const;
+  // kOpen right after a Crash() with nothing in doubt: back to kClosed with that one state.
+  void EnsureClosed();
+  // Decides, in `state`, the entries of its recovery list still in doubt whose transaction id
+  // `match` accepts, in order, at most `max` of them; returns how many it decided.
+  size_t DecideIn(Durable& state, const std::function<bool(const std::string&)>& match,
+                  const DecisionFn& commit, size_t max) const;
+  // Replaces every candidate by those with `min` to `max` of the decisions `decide` makes.
+  void Branch(size_t min, size_t max, const std::function<size_t(Durable&, size_t)>& decide,
+              const std::string& what);
+  Counters ExpectedCounters(const Durable& state) const;
+  std::vector<RecoverEntry> ListOf(const Durable& state) const;
 
   // Indexes (index_model.cc).
   const Tx& AnyTx(TxId tx) const;
@@ -388,10 +557,12 @@ class Model {
   static std::vector<ScanEntry> ScanOf(const std::map<uint64_t, std::string>& records,
                                        uint32_t segment_id, size_t limit);
 
+  Phase phase_ = Phase::kOpen;
   Committed committed_;
-  std::optional<Committed> candidate_;  // the committed state with the uncertain commit
-  bool awaiting_crash_ = false;         // CommitUncertain returned kNone, Crash() not yet called
-  bool awaiting_resolve_ = false;       // Crash() was called with an uncertain commit pending
+  std::vector<TxId> prepared_;        // kOpen: prepared and undecided, in prepare order
+  std::vector<Durable> candidates_;   // kAwaitingCrash, kClosed
+  std::map<SnapshotId, Committed> snapshots_;
+  SnapshotId next_snapshot_ = 0;
   uint32_t next_segment_id_ = 1;
   std::map<uint32_t, uint64_t> next_number_;  // segment id -> next number, once taken from
   uint32_t next_index_id_ = 1;

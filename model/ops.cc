@@ -96,6 +96,9 @@ RecordId RecordIdFor(int pick) {
 }
 
 std::string ShowRecord(int record) {
+  if (record >= kSegmentRecordBase) {
+    return absl::StrCat("committed[", record - kSegmentRecordBase, "]");
+  }
   if (record >= 0) return absl::StrCat("seen[", record, "]");
   return absl::StrCat("id ", RecordFor(record, {}).ToString());
 }
@@ -103,6 +106,26 @@ std::string ShowRecord(int record) {
 std::string ShowRecordBytes(const Op& op) {
   return op.arg == 1 ? absl::StrCat("<", kMaxRecordSize + 1, " bytes: too big>")
                      : ShowBytes(op.bytes);
+}
+
+// "Recover: c-rm--, power off after 12 events": the way, its decisions, the power-off.
+std::string ShowRecoveryPlan(const RecoveryPlan& plan) {
+  std::string out;
+  switch (plan.way) {
+    case RecoveryWay::kOpen: out = "Open"; break;
+    case RecoveryWay::kOpenWithRecover:
+      out = "OpenWithRecover: ";
+      for (size_t i = 0; i < 12; ++i) out.push_back(RecoveryCommits(plan, i) ? 'c' : 'r');
+      break;
+    case RecoveryWay::kRecover:
+      out = "Recover: ";
+      for (size_t i = 0; i < kRecoveryChoices; ++i) {
+        out.push_back("-crm"[static_cast<int>(RecoveryChoiceAt(plan, i))]);
+      }
+      break;
+  }
+  if (plan.power_off > 0) absl::StrAppend(&out, ", power off after ", plan.power_off, " events");
+  return out;
 }
 
 // Reads a byte at a time; zeros once the input is exhausted.
@@ -171,12 +194,56 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kRangeCommitted: return "RangeCommitted";
     case OpKind::kExistsIndexCommitted: return "ExistsIndexCommitted";
     case OpKind::kListIndexesCommitted: return "ListIndexesCommitted";
+    case OpKind::kPrepare: return "Prepare";
+    case OpKind::kCommitPrepared: return "CommitPrepared";
+    case OpKind::kRollbackPrepared: return "RollbackPrepared";
+    case OpKind::kDropPrepared: return "DropPrepared";
+    case OpKind::kArmRecovery: return "ArmRecovery";
+    case OpKind::kTakeSnapshot: return "TakeSnapshot";
+    case OpKind::kReleaseSnapshot: return "ReleaseSnapshot";
+    case OpKind::kSnapshotRead: return "SnapshotRead";
+    case OpKind::kSnapshotGet: return "SnapshotGet";
+    case OpKind::kSnapshotRange: return "SnapshotRange";
   }
   return "?";
 }
 
 bool IsIndexOp(OpKind kind) {
-  return static_cast<int>(kind) >= static_cast<int>(OpKind::kCreateIndex);
+  const int k = static_cast<int>(kind);
+  if (k >= static_cast<int>(OpKind::kCreateIndex) &&
+      k <= static_cast<int>(OpKind::kListIndexesCommitted)) {
+    return true;
+  }
+  return kind == OpKind::kSnapshotRead || kind == OpKind::kSnapshotGet ||
+         kind == OpKind::kSnapshotRange;
+}
+
+bool IsTxOp(OpKind kind) {
+  switch (kind) {
+    case OpKind::kCreateSegment:
+    case OpKind::kDropSegment:
+    case OpKind::kExistsSegment:
+    case OpKind::kListSegments:
+    case OpKind::kInsert:
+    case OpKind::kUpdate:
+    case OpKind::kDelete:
+    case OpKind::kRead:
+    case OpKind::kScan:
+    case OpKind::kCommit:
+    case OpKind::kRollback:
+    case OpKind::kCreateIndex:
+    case OpKind::kDropIndex:
+    case OpKind::kExistsIndex:
+    case OpKind::kListIndexes:
+    case OpKind::kPut:
+    case OpKind::kRemove:
+    case OpKind::kGet:
+    case OpKind::kRange:
+    case OpKind::kPrepare:
+      return true;
+    default:
+      return false;
+  }
 }
 
 int OpKindWeight(OpKind kind) {
@@ -214,6 +281,18 @@ int OpKindWeight(OpKind kind) {
     case OpKind::kRangeCommitted: return 2;
     case OpKind::kExistsIndexCommitted: return 1;
     case OpKind::kListIndexesCommitted: return 1;
+    // About one op in six: prepares often enough that their locks meet other commits and that
+    // crashes find them in doubt; snapshots read after later commits.
+    case OpKind::kPrepare: return 4;
+    case OpKind::kCommitPrepared: return 3;
+    case OpKind::kRollbackPrepared: return 1;
+    case OpKind::kDropPrepared: return 1;
+    case OpKind::kArmRecovery: return 2;
+    case OpKind::kTakeSnapshot: return 1;
+    case OpKind::kReleaseSnapshot: return 1;
+    case OpKind::kSnapshotRead: return 3;
+    case OpKind::kSnapshotGet: return 2;
+    case OpKind::kSnapshotRange: return 2;
   }
   return 1;
 }
@@ -356,7 +435,11 @@ std::optional<Strategy> BeginStrategy(int arg) {
   }
 }
 
-Id RecordFor(int record, const std::vector<Id>& seen) {
+Id RecordFor(int record, const std::vector<Id>& seen, const std::vector<Id>& committed) {
+  if (record >= kSegmentRecordBase) {
+    record -= kSegmentRecordBase;
+    if (!committed.empty()) return committed[static_cast<size_t>(record) % committed.size()];
+  }
   if (record >= 0) {
     if (seen.empty()) return Id{1, 1};
     return seen[static_cast<size_t>(record) % seen.size()];
@@ -380,6 +463,39 @@ IoFault DecodeIoFault(int arg) {
   return fault;
 }
 
+int EncodeRecoveryPlan(const RecoveryPlan& plan) {
+  return static_cast<int>(plan.way) | ((plan.decisions & 0xfff) << 2) |
+         (std::clamp(plan.power_off, 0, 63) << 14);
+}
+
+RecoveryPlan DecodeRecoveryPlan(int arg) {
+  RecoveryPlan plan;
+  plan.way = static_cast<RecoveryWay>((arg & 3) % 3);
+  plan.decisions = (arg >> 2) & 0xfff;
+  plan.power_off = (arg >> 14) & 63;
+  return plan;
+}
+
+bool RecoveryCommits(const RecoveryPlan& plan, size_t position) {
+  return ((plan.decisions >> (position % 12)) & 1) != 0;
+}
+
+RecoveryChoice RecoveryChoiceAt(const RecoveryPlan& plan, size_t position) {
+  if (position >= static_cast<size_t>(kRecoveryChoices)) return RecoveryChoice::kLeave;
+  return static_cast<RecoveryChoice>((plan.decisions >> (2 * position)) & 3);
+}
+
+int EncodeSnapshotReadArgs(const SnapshotReadArgs& args) {
+  return static_cast<int>(args.kind) | (std::clamp(args.limit, 0, 3) << 3);
+}
+
+SnapshotReadArgs DecodeSnapshotReadArgs(int arg) {
+  SnapshotReadArgs args;
+  args.kind = static_cast<SnapshotReadKind>(Mod(arg & 7, kSnapshotReadKinds));
+  args.limit = (arg >> 3) & 3;
+  return args;
+}
+
 std::string MakeBytes(size_t size, uint32_t tag) {
   std::string out = absl::StrCat(tag, ":");
   out.reserve(std::max(size, out.size()));
@@ -392,6 +508,7 @@ std::string MakeBytes(size_t size, uint32_t tag) {
 
 std::string ToString(const Op& op) {
   const std::string tx = absl::StrCat("tx", ((op.tx % kTxSlots) + kTxSlots) % kTxSlots);
+  const std::string snapshot = absl::StrCat("snap", Mod(op.tx, kSnapshotSlots));
   const std::string name = OpKindName(op.kind);
   switch (op.kind) {
     case OpKind::kBegin: {
@@ -478,6 +595,49 @@ std::string ToString(const Op& op) {
       return absl::StrCat(name, "(", ShowIndex(op.index), ")");
     case OpKind::kListIndexesCommitted:
       return absl::StrCat(name, "()");
+    case OpKind::kPrepare:
+    case OpKind::kCommitPrepared:
+    case OpKind::kRollbackPrepared:
+    case OpKind::kDropPrepared:
+      return absl::StrCat(name, "(", tx, ")");
+    case OpKind::kArmRecovery:
+      return absl::StrCat(name, "(", ShowRecoveryPlan(DecodeRecoveryPlan(op.arg)), ")");
+    case OpKind::kTakeSnapshot:
+    case OpKind::kReleaseSnapshot:
+      return absl::StrCat(name, "(", snapshot, ")");
+    case OpKind::kSnapshotRead: {
+      const SnapshotReadArgs args = DecodeSnapshotReadArgs(op.arg);
+      std::string read;
+      switch (args.kind) {
+        case SnapshotReadKind::kRead:
+          read = absl::StrCat("Read ", ShowSegment(op.segment), " ", ShowRecord(op.record));
+          break;
+        case SnapshotReadKind::kScan:
+          read = absl::StrCat("Scan ", ShowSegment(op.segment),
+                              args.limit > 0 ? absl::StrCat(", limit ", args.limit) : "");
+          break;
+        case SnapshotReadKind::kExistsSegment:
+          read = absl::StrCat("ExistsSegment ", ShowSegment(op.segment));
+          break;
+        case SnapshotReadKind::kListSegments: read = "ListSegments"; break;
+        case SnapshotReadKind::kExistsIndex:
+          read = absl::StrCat("ExistsIndex ", ShowIndex(op.index));
+          break;
+        case SnapshotReadKind::kListIndexes: read = "ListIndexes"; break;
+      }
+      return absl::StrCat(name, "(", snapshot, ", ", read, ")");
+    }
+    case OpKind::kSnapshotGet: {
+      const IndexArgs args = DecodeIndexArgs(op.arg);
+      return absl::StrCat(name, "(", snapshot, ", ", ShowIndex(op.index), ", ",
+                          ShowPick("key", op.key, args.wrong_key_type),
+                          args.typed ? ", typed" : "",
+                          args.typed && args.wrong_value_type ? " with a wrong value type" : "",
+                          ")");
+    }
+    case OpKind::kSnapshotRange:
+      return absl::StrCat(name, "(", snapshot, ", ", ShowIndex(op.index), ", ",
+                          ShowBounds(op, DecodeIndexArgs(op.arg)), ")");
   }
   return name;
 }
@@ -526,12 +686,30 @@ std::vector<Op> DecodeOps(const uint8_t* data, size_t size) {
       case OpKind::kCreateIndex:
         op.arg = (in.Next() | (in.Next() << 8)) % kIndexSpecCount;
         break;
+      case OpKind::kArmRecovery: {
+        RecoveryPlan plan;
+        const uint8_t way = in.Next();
+        plan.way = static_cast<RecoveryWay>(way % 3);
+        plan.decisions = in.Next() | ((in.Next() & 15) << 8);
+        // Mostly no power-off: a recovery that completes decides what it says.
+        plan.power_off = way >= 168 ? 1 + (way - 168) % 63 : 0;
+        op.arg = EncodeRecoveryPlan(plan);
+        break;
+      }
+      case OpKind::kSnapshotRead: {
+        const uint8_t b = in.Next();
+        op.arg = EncodeSnapshotReadArgs(
+            SnapshotReadArgs{static_cast<SnapshotReadKind>(b % kSnapshotReadKinds), b / 64});
+        break;
+      }
       case OpKind::kPut:
       case OpKind::kRemove:
       case OpKind::kGet:
       case OpKind::kRange:
       case OpKind::kGetCommitted:
-      case OpKind::kRangeCommitted: {
+      case OpKind::kRangeCommitted:
+      case OpKind::kSnapshotGet:
+      case OpKind::kSnapshotRange: {
         op.key = DecodeValuePick(in);
         op.value = DecodeValuePick(in);
         // Wrong types rarely; bounds, direction and limit from a second byte.
@@ -556,10 +734,10 @@ std::vector<Op> DecodeOps(const uint8_t* data, size_t size) {
       op.index = PickByWeight(in.Next(), kIndexNameCount, IndexWeight);
     }
     if (op.kind == OpKind::kUpdate || op.kind == OpKind::kDelete || op.kind == OpKind::kRead ||
-        op.kind == OpKind::kReadCommitted) {
-      // Mostly ids seen; one in four fabricated.
+        op.kind == OpKind::kReadCommitted || op.kind == OpKind::kSnapshotRead) {
+      // Mostly ids seen or committed in the op's segment; one in four fabricated.
       const uint8_t r = in.Next();
-      op.record = r < 192 ? r : -1 - in.Next() % 64;
+      op.record = r < 64 ? kSegmentRecordBase + r % 3 : r < 192 ? r : -1 - in.Next() % 64;
     }
     ops.push_back(std::move(op));
   }

@@ -4,11 +4,13 @@
 //
 // An operation names its transaction by slot (0..kTxSlots-1), its segment by index into a fixed
 // list of names (four valid ones, the empty name and a 300-byte one), and its record by index
-// into the ids the executor has seen returned by Insert so far, or as a fabricated id. An index
-// op names its index likewise (IndexName), and its keys and values by picks into a small domain
-// per type (IndexValueFor): the executor takes the types the index has as the model sees it, so
-// keys collide often and have the right type unless the op asks for a wrong one. So any
-// sequence is valid, and shrinking a failing one keeps it meaningful.
+// into the ids the executor has seen returned by Insert so far, into the records committed in
+// its segment, or as a fabricated id. An index op names its index likewise (IndexName), and its
+// keys and values by picks into a small domain per type (IndexValueFor): the executor takes the
+// types the index has as the model sees it, so keys collide often and have the right type
+// unless the op asks for a wrong one. A prepared transaction's handle stays in the slot of the
+// transaction it came from; snapshots have slots of their own. So any sequence is valid, and
+// shrinking a failing one keeps it meaningful.
 //
 // Thread-safety: plain values and pure functions.
 
@@ -45,7 +47,8 @@ enum class OpKind {
   kExistsCommitted,
   kListCommitted,
   kCrash,              // power loss with the simulated disk's harsh default damage, then reopen
-  kCrashInNextCommit,  // arg >= 1: the disk goes off after arg more I/O events of the next Commit
+  kCrashInNextCommit,  // arg >= 1: the disk goes off after arg more I/O events of the next
+                       // Commit, Prepare or decision of a prepared transaction
   kInjectIoError,      // arg: an IoFault (EncodeIoFault) for the coming operations
   kReopen,             // clean close and reopen
   kCreateIndex,        // index; arg: its types and mode, IndexSpecFor(index, arg)
@@ -60,11 +63,26 @@ enum class OpKind {
   kRangeCommitted,     // as kRange, outside any transaction
   kExistsIndexCommitted,
   kListIndexesCommitted,
+  // Two-phase commit. The prepared handle of slot `tx` is the one kPrepare of that slot made.
+  kPrepare,            // prepares the transaction of slot `tx` (dropping the slot's old handle)
+  kCommitPrepared,     // the handle of slot `tx`, if any
+  kRollbackPrepared,
+  kDropPrepared,       // destroys the handle (undecided: a rollback)
+  kArmRecovery,        // arg: how later opens decide in-doubt transactions (RecoveryPlan)
+  // Snapshots, in kSnapshotSlots slots named by `tx`; a read of an empty slot takes one first.
+  kTakeSnapshot,       // (releasing the slot's old snapshot)
+  kReleaseSnapshot,
+  kSnapshotRead,       // segment, record; arg: SnapshotReadArgs
+  kSnapshotGet,        // as kGetCommitted, of the snapshot
+  kSnapshotRange,      // as kRangeCommitted, of the snapshot
 };
-inline constexpr int kOpKindCount = 32;
+inline constexpr int kOpKindCount = 42;
 const char* OpKindName(OpKind kind);
-// Whether the kind names an index (kCreateIndex and after): its index, key and value matter.
+// Whether the op names an index (index, key and value matter): kCreateIndex to
+// kListIndexesCommitted, kSnapshotRead (for its index reads), kSnapshotGet, kSnapshotRange.
 bool IsIndexOp(OpKind kind);
+// Whether the op runs in the transaction of its slot (auto-begun if the slot is empty).
+bool IsTxOp(OpKind kind);
 // How often a generator should pick each kind, relative to the others (all > 0).
 int OpKindWeight(OpKind kind);
 
@@ -119,12 +137,49 @@ struct IndexArgs {
 int EncodeIndexArgs(const IndexArgs& args);
 IndexArgs DecodeIndexArgs(int arg);
 
+// How the opens after a crash or reopen decide the transactions left in doubt, from a
+// kArmRecovery on (before any: Persy::Open). With `power_off` > 0 the disk goes off that many
+// I/O events into the next recovery: for kOpen from the start of Persy::Open, for
+// kOpenWithRecover from its first question, for kRecover from after Persy::Recover returned
+// (among the decisions); then the executor crashes and opens again the same way without one.
+enum class RecoveryWay { kOpen, kOpenWithRecover, kRecover };
+enum class RecoveryChoice {
+  kLeave,     // Recovery: leave it to Finish
+  kCommit,    // Recovery::Commit(its transaction id)
+  kRollback,  // Recovery::Rollback(its transaction id)
+  kMissing,   // Recovery::Commit of an id no transaction has (TransactionNotFound)
+};
+inline constexpr int kRecoveryChoices = 6;  // the first entries of Recovery::List with a choice
+struct RecoveryPlan {
+  RecoveryWay way = RecoveryWay::kOpen;
+  // kOpenWithRecover: the question at position i commits if bit i % 12 is set. kRecover: bits
+  // 2i and 2i+1 are the RecoveryChoice of the entry at position i of List() (i < 6).
+  int decisions = 0;
+  int power_off = 0;  // 0..63
+};
+int EncodeRecoveryPlan(const RecoveryPlan& plan);
+RecoveryPlan DecodeRecoveryPlan(int arg);
+bool RecoveryCommits(const RecoveryPlan& plan, size_t position);
+RecoveryChoice RecoveryChoiceAt(const RecoveryPlan& plan, size_t position);
+
+// The snapshot slots, and what a kSnapshotRead reads.
+inline constexpr int kSnapshotSlots = 2;
+enum class SnapshotReadKind { kRead, kScan, kExistsSegment, kListSegments, kExistsIndex,
+                              kListIndexes };
+inline constexpr int kSnapshotReadKinds = 6;
+struct SnapshotReadArgs {
+  SnapshotReadKind kind = SnapshotReadKind::kRead;
+  int limit = 0;  // kScan: stop after visiting `limit` records (0..3; 0: all)
+};
+int EncodeSnapshotReadArgs(const SnapshotReadArgs& args);
+SnapshotReadArgs DecodeSnapshotReadArgs(int arg);
+
 // Picks an index in [0, n) with the weights `weight(i)`, from a byte (a fuzzer's choice).
 int PickByWeight(uint8_t byte, int n, int (*weight)(int));
 
 struct Op {
   OpKind kind = OpKind::kBegin;
-  int tx = 0;          // transaction slot, modulo kTxSlots
+  int tx = 0;          // transaction slot, modulo kTxSlots (snapshot ops: modulo kSnapshotSlots)
   int segment = 0;     // SegmentName(segment)
   int record = 0;      // see RecordFor
   std::string bytes;   // kInsert, kUpdate: the record; kBegin: the transaction id
@@ -147,8 +202,12 @@ std::optional<Strategy> BeginStrategy(int arg);
 // The record id an op names, given the ids seen so far in order: record >= 0 picks
 // seen[record % seen.size()] (or 1.1 while none was seen); record < 0 fabricates
 // (v / 8).(v % 8) with v = (-record - 1) % 64, mostly ids of missing records or of another
-// segment, sometimes real ones.
-Id RecordFor(int record, const std::vector<Id>& seen);
+// segment, sometimes real ones; record >= kSegmentRecordBase picks
+// committed[k % committed.size()], k = record - kSegmentRecordBase, among the records committed
+// now in the op's segment (as seen[k] while there is none), so that transactions meet on the
+// same records, and on the locks of prepared ones.
+inline constexpr int kSegmentRecordBase = 1 << 20;
+Id RecordFor(int record, const std::vector<Id>& seen, const std::vector<Id>& committed = {});
 
 // An injected I/O error: which call fails, with which errno, once or from then on.
 struct IoFault {

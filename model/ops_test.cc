@@ -105,6 +105,79 @@ TEST(OpsTest, IndexOpsToString) {
   EXPECT_EQ(ToString(op), "ListIndexesCommitted()");
 }
 
+TEST(OpsTest, TwoPhaseAndSnapshotOpsToString) {
+  Op op;
+  op.kind = OpKind::kPrepare;
+  op.tx = 3;
+  EXPECT_EQ(ToString(op), "Prepare(tx3)");
+  op.kind = OpKind::kDropPrepared;
+  EXPECT_EQ(ToString(op), "DropPrepared(tx3)");
+  op.kind = OpKind::kTakeSnapshot;
+  EXPECT_EQ(ToString(op), "TakeSnapshot(snap1)");
+  op.kind = OpKind::kArmRecovery;
+  op.arg = EncodeRecoveryPlan(RecoveryPlan{RecoveryWay::kRecover, 0b11100100, 12});
+  EXPECT_EQ(ToString(op), "ArmRecovery(Recover: -crm--, power off after 12 events)");
+  op.arg = EncodeRecoveryPlan(RecoveryPlan{RecoveryWay::kOpenWithRecover, 0b101, 0});
+  EXPECT_EQ(ToString(op), "ArmRecovery(OpenWithRecover: crcrrrrrrrrr)");
+  op.arg = 0;
+  EXPECT_EQ(ToString(op), "ArmRecovery(Open)");
+  op.kind = OpKind::kSnapshotRead;
+  op.tx = 0;
+  op.segment = 1;
+  op.record = 2;
+  op.arg = EncodeSnapshotReadArgs(SnapshotReadArgs{SnapshotReadKind::kRead, 0});
+  EXPECT_EQ(ToString(op), "SnapshotRead(snap0, Read \"s1\" seen[2])");
+  op.arg = EncodeSnapshotReadArgs(SnapshotReadArgs{SnapshotReadKind::kScan, 2});
+  EXPECT_EQ(ToString(op), "SnapshotRead(snap0, Scan \"s1\", limit 2)");
+  op.arg = EncodeSnapshotReadArgs(SnapshotReadArgs{SnapshotReadKind::kExistsIndex, 0});
+  EXPECT_EQ(ToString(op), "SnapshotRead(snap0, ExistsIndex \"i0\")");
+  op.kind = OpKind::kSnapshotRange;
+  op.arg = 0;
+  EXPECT_EQ(ToString(op), "SnapshotRange(snap0, \"i0\", (..))");
+}
+
+TEST(OpsTest, RecoveryPlansAndSnapshotReadsRoundTrip) {
+  for (int way = 0; way < 3; ++way) {
+    for (int decisions : {0, 1, 0x555, 0xfff}) {
+      for (int power_off : {0, 1, 63}) {
+        const RecoveryPlan plan{static_cast<RecoveryWay>(way), decisions, power_off};
+        const RecoveryPlan back = DecodeRecoveryPlan(EncodeRecoveryPlan(plan));
+        EXPECT_EQ(back.way, plan.way);
+        EXPECT_EQ(back.decisions, plan.decisions);
+        EXPECT_EQ(back.power_off, plan.power_off);
+      }
+    }
+  }
+  const RecoveryPlan plan{RecoveryWay::kRecover, 0b100111, 0};
+  EXPECT_EQ(RecoveryChoiceAt(plan, 0), RecoveryChoice::kMissing);
+  EXPECT_EQ(RecoveryChoiceAt(plan, 1), RecoveryChoice::kCommit);
+  EXPECT_EQ(RecoveryChoiceAt(plan, 2), RecoveryChoice::kRollback);
+  EXPECT_EQ(RecoveryChoiceAt(plan, 3), RecoveryChoice::kLeave);
+  EXPECT_EQ(RecoveryChoiceAt(plan, kRecoveryChoices), RecoveryChoice::kLeave);
+  EXPECT_TRUE(RecoveryCommits(plan, 0));
+  EXPECT_FALSE(RecoveryCommits(plan, 3));
+  EXPECT_TRUE(RecoveryCommits(plan, 12));  // positions repeat every 12
+  for (int kind = 0; kind < kSnapshotReadKinds; ++kind) {
+    for (int limit = 0; limit < 4; ++limit) {
+      const SnapshotReadArgs args{static_cast<SnapshotReadKind>(kind), limit};
+      const SnapshotReadArgs back = DecodeSnapshotReadArgs(EncodeSnapshotReadArgs(args));
+      EXPECT_EQ(back.kind, args.kind);
+      EXPECT_EQ(back.limit, args.limit);
+    }
+  }
+}
+
+TEST(OpsTest, TxOps) {
+  EXPECT_TRUE(IsTxOp(OpKind::kInsert));
+  EXPECT_TRUE(IsTxOp(OpKind::kPut));
+  EXPECT_TRUE(IsTxOp(OpKind::kPrepare));
+  EXPECT_FALSE(IsTxOp(OpKind::kBegin));
+  EXPECT_FALSE(IsTxOp(OpKind::kCommitPrepared));
+  EXPECT_FALSE(IsTxOp(OpKind::kSnapshotRead));
+  EXPECT_TRUE(IsIndexOp(OpKind::kSnapshotGet));
+  EXPECT_FALSE(IsIndexOp(OpKind::kPrepare));
+}
+
 TEST(OpsTest, IndexNames) {
   EXPECT_EQ(IndexName(0), "i0");
   EXPECT_EQ(IndexName(3), "i3");
@@ -213,6 +286,11 @@ TEST(OpsTest, RecordForPicksSeenIdsOrFabricates) {
   EXPECT_EQ(RecordFor(-1, seen), (Id{0, 0}));
   EXPECT_EQ(RecordFor(-12, seen), (Id{1, 3}));
   EXPECT_EQ(RecordFor(-64, seen), (Id{7, 7}));
+  // Records committed in the op's segment; as seen[k] when there is none.
+  const std::vector<Id> committed = {{3, 1}, {3, 4}};
+  EXPECT_EQ(RecordFor(kSegmentRecordBase + 1, seen, committed), (Id{3, 4}));
+  EXPECT_EQ(RecordFor(kSegmentRecordBase + 2, seen, committed), (Id{3, 1}));
+  EXPECT_EQ(RecordFor(kSegmentRecordBase + 1, seen), RecordFor(1, seen));
   std::set<Id> fabricated;
   for (int r = -1; r >= -64; --r) fabricated.insert(RecordFor(r, {}));
   EXPECT_EQ(fabricated.size(), 64u);
