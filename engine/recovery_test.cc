@@ -164,6 +164,29 @@ TEST(RecoveryTest, RandomCrashesKeepEveryReturnedCommit) {
 
 // An I/O error in a commit fails that commit; the handle then refuses writes (a failed sync
 // cannot be retried into durability), reads still work, and reopening recovers.
+// A journal much bigger than the cache: replaying it evicts (writes back) pages whose later
+// differences then apply to the image read back, and the recovered state is every commit.
+TEST(RecoveryTest, ReplayOfDifferencesThroughASmallCache) {
+  const uint64_t seed = persy::testing::TestSeed();
+  Config config;
+  config.cache_size_bytes = 64 << 10;             // 16 pages
+  config.checkpoint_journal_bytes = 64 << 20;     // no checkpoint during the workload
+  SimVfs sim(seed);
+  auto db = CreateWithSegment(sim, config);
+  State state;
+  for (int step = 0; step < 150; ++step) {
+    State next;
+    ASSERT_TRUE(RunStep(*db, seed, step, state, &next).ok()) << step;
+    state = next;
+  }
+  sim.Crash();
+  db.reset();
+  auto reopened = Persy::Open(kPath, config, &sim);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(Dump(**reopened), state);
+  ASSERT_TRUE((*reopened)->CheckIntegrity().ok());
+}
+
 TEST(RecoveryTest, FailedSyncIsStickyAndReopenRecovers) {
   for (int err : {EIO, ENOSPC}) {
     SimVfs sim(persy::testing::TestSeed());

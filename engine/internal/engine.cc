@@ -170,7 +170,10 @@ absl::Status Engine::Recover() {
   JournalReader reader(file_.get(), head, header_.next_lsn, header_.counter);
   uint64_t next_lsn = header_.next_lsn;
   std::map<PageId, uint64_t> replayed;  // page -> lsn of its last image in the journal
-  // The last image of each page replayed: the base of the page's next difference.
+  // The last image of each page replayed, held here until the whole journal is read: a page
+  // written by an early commit may have been freed and taken into the journal since, and its
+  // image, were the cache to write it back now, would overwrite the journal being read. (Its
+  // size is bounded by the journal's: Config::checkpoint_journal_bytes.)
   std::map<PageId, std::shared_ptr<const PageBuf>> images;
   std::map<uint64_t, std::string> in_doubt;  // prepared, not decided: write sets by prepare id
   while (true) {
@@ -184,14 +187,13 @@ absl::Status Engine::Recover() {
     }
     for (const Decision& decision : commit->log.decisions) in_doubt.erase(decision.prepare_id);
     for (const PageChange& change : commit->pages) {
+      // A difference applies to the page's last image replayed.
       auto base = images.find(change.id);
       absl::StatusOr<PageBuf> page =
           ApplyPageChange(change, base == images.end() ? nullptr : base->second.get());
       if (!page.ok()) return IoErrorFrom(page.status());
-      auto image = std::make_shared<const PageBuf>(*page);
       replayed[change.id] = (*record)->lsn;
-      images[change.id] = image;
-      cache_.Put(change.id, std::move(image));
+      images[change.id] = std::make_shared<const PageBuf>(*page);
     }
     next_lsn = (*record)->lsn + 1;
   }
@@ -214,7 +216,10 @@ absl::Status Engine::Recover() {
   for (PageId id : reader.pages()) {
     allocator_.Reserve(id);
     journal_pages_.insert(id);
+    images.erase(id);  // a page the journal took after a commit wrote it: that image is stale
   }
+  for (auto& [id, image] : images) cache_.Put(id, std::move(image));
+  images.clear();
   journal_ = std::make_unique<JournalWriter>(file_.get(), reader.end(), next_lsn,
                                              header_.counter);
 
