@@ -17,6 +17,12 @@
 // entirely there and one that did not return is entirely there or entirely absent. Commits are
 // validated against what committed meanwhile (see Transaction::Commit and TxStrategy).
 //
+// Two-phase commit: Transaction::Prepare makes a transaction durable with every check done, for
+// a coordinator to decide later (PreparedTransaction::Commit or Rollback), even after a crash:
+// opening the file then decides what was left in doubt (Persy::Open commits it,
+// OpenWithRecover asks, Recover lists it for the caller). Snapshots (Persy::TakeSnapshot) read
+// the committed state of one moment while commits go on.
+//
 // Thread-safety: a Persy handle is safe for concurrent use by multiple threads, each running its
 // own transactions. A Transaction is only accessed by one thread at a time. Commits from many
 // threads at once are made durable together, with one sync per group (group commit).
@@ -40,6 +46,10 @@
 //   - Segment names are 1 to 255 bytes; a transaction id is at most 512 bytes; a record is at
 //     most kMaxRecordSize bytes.
 //   - Opening a file replays its journal; a file whose journal holds much is slower to open.
+//   - A prepared transaction holds its locks until decided; every commit checks them, so many
+//     undecided prepared transactions slow commits down.
+//   - A snapshot keeps in memory the old images of the pages later commits change, and keeps
+//     the pages they free from being reused, until it is destroyed.
 
 #ifndef ENGINE_PERSY_H_
 #define ENGINE_PERSY_H_
