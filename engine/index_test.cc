@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/internal/status_test_util.h"
 #include "engine/persy.h"
+#include "engine/test_util.h"
 #include "tools/test_seed.h"
 #include "vfs/sim_vfs.h"
 
@@ -29,9 +29,7 @@ using vfs::SimVfs;
 
 constexpr char kPath[] = "/db/index.persy";
 
-using ::persy::testing::StatusOf;
-#define EXPECT_ERR(error, ...) \
-  EXPECT_EQ(ErrorName(ErrorOf(StatusOf(__VA_ARGS__))), ErrorName(error)) << #__VA_ARGS__
+using ::persy::testing::MustBegin;
 
 // The values of a u64 -> string index's key, through the typed Get of a Persy or Transaction.
 template <typename H>
@@ -42,15 +40,7 @@ std::vector<std::string> Values(H& h, std::string_view index, uint64_t key) {
 }
 
 std::unique_ptr<Persy> MustCreate(SimVfs& sim, const Config& config = Config()) {
-  auto db = Persy::Create(kPath, config, &sim);
-  EXPECT_TRUE(db.ok()) << db.status();
-  return db.ok() ? std::move(*db) : nullptr;
-}
-
-std::unique_ptr<Transaction> MustBegin(Persy& db, const TxOptions& options = TxOptions()) {
-  auto tx = db.Begin(options);
-  EXPECT_TRUE(tx.ok()) << tx.status();
-  return std::move(*tx);
+  return ::persy::testing::MustCreate(sim, kPath, config);
 }
 
 uint64_t FileSize(SimVfs& sim) {
