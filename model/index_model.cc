@@ -14,17 +14,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "model/model.h"
+#include "model/require.h"
 
 namespace persy::model {
 namespace {
-
-// A misuse of the model is a bug in the harness, not in the engine: stop at once.
-void Require(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "persy::model::Model misused: %s\n", what);
-    std::abort();
-  }
-}
 
 int CompareInts(bool less, bool greater) { return less ? -1 : greater ? 1 : 0; }
 

@@ -1,4 +1,5 @@
 #include "model/model.h"
+#include "model/require.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,14 +10,6 @@
 
 namespace persy::model {
 namespace {
-
-// A misuse of the model is a bug in the harness, not in the engine: stop at once.
-void Require(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "persy::model::Model misused: %s\n", what);
-    std::abort();
-  }
-}
 
 std::string Short(const std::string& bytes) {
   if (bytes.size() <= 24) return absl::StrCat("\"", absl::CHexEscape(bytes), "\"");

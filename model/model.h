@@ -484,6 +484,8 @@ class Model {
   // Aborts unless the state is certain (kOpen), and returns the transaction.
   Tx& LiveTx(TxId tx);
   void RequireCertain() const;
+  // CommitPrepared and RollbackPrepared.
+  Error DecidePrepared(TxId tx, bool commit);
 
   // The id of the segment `name` as `tx` sees it.
   std::optional<uint32_t> VisibleSegment(const Tx& tx, std::string_view name) const;

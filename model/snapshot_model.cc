@@ -1,23 +1,10 @@
 // The Model's snapshots (model.h): a copy of the committed state when taken, read with the
 // committed reads' own code.
 
-#include <cstdio>
-#include <cstdlib>
-
 #include "model/model.h"
+#include "model/require.h"
 
 namespace persy::model {
-namespace {
-
-// A misuse of the model is a bug in the harness, not in the engine: stop at once.
-void Require(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "persy::model::Model misused: %s\n", what);
-    std::abort();
-  }
-}
-
-}  // namespace
 
 Model::SnapshotId Model::TakeSnapshot() {
   RequireCertain();

@@ -10,17 +10,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "model/model.h"
+#include "model/require.h"
 
 namespace persy::model {
 namespace {
-
-// A misuse of the model is a bug in the harness, not in the engine: stop at once.
-void Require(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "persy::model::Model misused: %s\n", what);
-    std::abort();
-  }
-}
 
 const char* StatusName(RecoverStatus status) {
   switch (status) {
@@ -146,26 +139,19 @@ Error Model::PrepareUncertain(TxId id) {
   return Error::kNone;
 }
 
-Error Model::CommitPrepared(TxId id) {
-  Tx& tx = LiveTx(id);
-  Require(tx.prepared, "CommitPrepared of a transaction not prepared");
-  if (tx.decided) return Error::kTransactionFinished;
-  tx.decided = true;
-  auto it = std::find(prepared_.begin(), prepared_.end(), id);
-  Require(it != prepared_.end(), "a prepared transaction not in the prepared list");
-  prepared_.erase(it);
-  Apply(tx, committed_);
-  return Error::kNone;
-}
+Error Model::CommitPrepared(TxId id) { return DecidePrepared(id, /*commit=*/true); }
 
-Error Model::RollbackPrepared(TxId id) {
+Error Model::RollbackPrepared(TxId id) { return DecidePrepared(id, /*commit=*/false); }
+
+Error Model::DecidePrepared(TxId id, bool commit) {
   Tx& tx = LiveTx(id);
-  Require(tx.prepared, "RollbackPrepared of a transaction not prepared");
+  Require(tx.prepared, "a decision on a transaction not prepared");
   if (tx.decided) return Error::kTransactionFinished;
   tx.decided = true;
   auto it = std::find(prepared_.begin(), prepared_.end(), id);
   Require(it != prepared_.end(), "a prepared transaction not in the prepared list");
   prepared_.erase(it);
+  if (commit) Apply(tx, committed_);
   return Error::kNone;
 }
 
