@@ -101,16 +101,13 @@ PreparedTransaction::~PreparedTransaction() {
   if (!decided_) Rollback().IgnoreError();
 }
 
-absl::Status PreparedTransaction::Commit() {
-  if (decided_) return MakeError(Error::kTransactionFinished, "the transaction was decided");
-  absl::Status s = engine_->CommitPrepared(prepare_id_);
-  decided_ = s.ok() || ErrorOf(s) == Error::kTransactionFinished;
-  return s;
-}
+absl::Status PreparedTransaction::Commit() { return Decide(/*commit=*/true); }
 
-absl::Status PreparedTransaction::Rollback() {
+absl::Status PreparedTransaction::Rollback() { return Decide(/*commit=*/false); }
+
+absl::Status PreparedTransaction::Decide(bool commit) {
   if (decided_) return MakeError(Error::kTransactionFinished, "the transaction was decided");
-  absl::Status s = engine_->RollbackPrepared(prepare_id_);
+  absl::Status s = engine_->DecidePrepared(prepare_id_, commit);
   decided_ = s.ok() || ErrorOf(s) == Error::kTransactionFinished;
   return s;
 }
@@ -145,8 +142,7 @@ absl::Status Recovery::Decide(std::string_view transaction_id, bool commit) {
       continue;
     }
     found = true;
-    absl::Status s = commit ? engine_->CommitPrepared(e.prepare_id)
-                            : engine_->RollbackPrepared(e.prepare_id);
+    absl::Status s = engine_->DecidePrepared(e.prepare_id, commit);
     if (!s.ok()) return s;
     e.entry.status = commit ? RecoverStatus::kCommitted : RecoverStatus::kRolledBack;
   }
@@ -162,7 +158,7 @@ absl::StatusOr<std::unique_ptr<Persy>> Recovery::Finish() {
   if (engine_ == nullptr) return MakeError(Error::kFailed, "the recovery was finished");
   for (Entry& e : entries_) {
     if (e.entry.status != RecoverStatus::kInDoubt) continue;
-    if (absl::Status s = engine_->CommitPrepared(e.prepare_id); !s.ok()) return s;
+    if (absl::Status s = engine_->DecidePrepared(e.prepare_id, /*commit=*/true); !s.ok()) return s;
     e.entry.status = RecoverStatus::kCommitted;
   }
   return std::unique_ptr<Persy>(new Persy(std::move(engine_)));
@@ -194,9 +190,8 @@ absl::StatusOr<std::unique_ptr<Persy>> Persy::OpenWithRecover(
       internal::Engine::Open(vfs, path, config);
   if (!engine.ok()) return engine.status();
   for (const internal::Engine::PreparedInfo& prepared : (*engine)->Prepared()) {
-    absl::Status s = commit(prepared.transaction_id)
-                         ? (*engine)->CommitPrepared(prepared.prepare_id)
-                         : (*engine)->RollbackPrepared(prepared.prepare_id);
+    absl::Status s =
+        (*engine)->DecidePrepared(prepared.prepare_id, commit(prepared.transaction_id));
     if (!s.ok()) return s;
   }
   return std::unique_ptr<Persy>(new Persy(std::move(*engine)));

@@ -248,6 +248,7 @@ class PreparedTransaction {
  private:
   friend class Transaction;
   PreparedTransaction(internal::Engine* engine, uint64_t prepare_id, std::string transaction_id);
+  absl::Status Decide(bool commit);
   internal::Engine* const engine_;
   const uint64_t prepare_id_;
   const std::string transaction_id_;

@@ -57,14 +57,17 @@ std::optional<std::string> Difference(const PageBuf& base, const PageBuf& page) 
 
 }  // namespace
 
+size_t EncodedLogSize(const CommitLog& log) {
+  size_t size = 1 + 3 * 4;  // the type and three counts
+  for (const std::string& id : log.transaction_ids) size += 4 + id.size();
+  for (const PrepareEntry& p : log.prepares) size += 12 + p.write_set.size();
+  return size + 9 * log.decisions.size();
+}
+
 std::string EncodeCommitRecord(const CommitLog& log, const std::map<PageId, PageBuf>& pages,
                                const BaseFn& base) {
-  size_t head = 1 + 4 * 4;
-  for (const std::string& id : log.transaction_ids) head += 4 + id.size();
-  for (const PrepareEntry& p : log.prepares) head += 12 + p.write_set.size();
-  head += 9 * log.decisions.size();
   std::string out;
-  out.reserve(head + pages.size() * 256);
+  out.reserve(EncodedLogSize(log) + 4 + pages.size() * 256);
   AppendU8(out, kCommitRecordType);
   AppendU32(out, static_cast<uint32_t>(log.transaction_ids.size()));
   for (const std::string& id : log.transaction_ids) AppendString(out, id);

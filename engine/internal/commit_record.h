@@ -77,6 +77,9 @@ struct CommitRecord {
 // The base of page `id` for a difference, or nullptr to write its whole image.
 using BaseFn = std::function<const PageBuf*(PageId id)>;
 
+// The bytes of a commit record before its page changes: its type and `log`.
+size_t EncodedLogSize(const CommitLog& log);
+
 std::string EncodeCommitRecord(const CommitLog& log, const std::map<PageId, PageBuf>& pages,
                                const BaseFn& base = nullptr);
 

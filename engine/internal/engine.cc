@@ -47,6 +47,10 @@ uint64_t JournalPagesFor(const TxState& tx) {
   return pages + pages / 16 + 2;
 }
 
+// The journal pages a record of `bytes` may take: its frames of at most kMaxFramePayload bytes,
+// and slack for the first and last, partial ones.
+uint64_t JournalPagesForRecord(uint64_t bytes) { return bytes / kMaxFramePayload + 3; }
+
 absl::Status Closed() { return MakeError(Error::kFailed, "the database is closed"); }
 
 // Opens `path` and takes its lock, mapping the file layer's errors to persy's.
@@ -244,10 +248,11 @@ absl::Status Engine::Recover() {
       next_index_id_ = std::max(next_index_id_, declared.id + 1);
     }
     for (const auto& [id, highest] : (*tx)->highest_inserted()) {
-      auto [it, inserted] = next_number_.emplace(id, highest + 1);
+      // Started as AllocateRecordNumber starts it, then raised past the prepared inserts.
       const SegmentMeta* meta = catalog_.FindById(id);
-      if (inserted && meta != nullptr) it->second = meta->next_number;
-      it->second = std::max(it->second, highest + 1);
+      uint64_t& next =
+          next_number_.try_emplace(id, meta == nullptr ? 1 : meta->next_number).first->second;
+      next = std::max(next, highest + 1);
     }
     prepared_[prepare_id] = PreparedTx{std::move(*tx)};
     next_prepare_id_ = prepare_id + 1;
@@ -624,16 +629,10 @@ absl::StatusOr<uint64_t> Engine::Prepare(std::unique_ptr<TxState> tx) {
   return request.prepare_id;
 }
 
-absl::Status Engine::CommitPrepared(uint64_t prepare_id) {
+absl::Status Engine::DecidePrepared(uint64_t prepare_id, bool commit) {
   CommitRequest request;
-  request.kind = CommitRequest::Kind::kCommitPrepared;
-  request.prepare_id = prepare_id;
-  return Submit(request);
-}
-
-absl::Status Engine::RollbackPrepared(uint64_t prepare_id) {
-  CommitRequest request;
-  request.kind = CommitRequest::Kind::kRollbackPrepared;
+  request.kind = commit ? CommitRequest::Kind::kCommitPrepared
+                        : CommitRequest::Kind::kRollbackPrepared;
   request.prepare_id = prepare_id;
   return Submit(request);
 }
@@ -886,13 +885,10 @@ uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
     if (rebuild) continue;
     if (members.empty()) return 0;
     if (absl::Status s = DropFreedPages(*delta); !s.ok()) return decide_members(IoErrorFrom(s));
-    // Each page image with its id, in frames of at most kMaxFramePayload bytes, plus the
-    // log and a page of slack for the record's last, partial frame.
-    uint64_t payload = delta->pages().size() * (8 + kPageSize) + 13;
-    for (const std::string& id : log.transaction_ids) payload += 4 + id.size();
-    for (const PrepareEntry& p : log.prepares) payload += 12 + p.write_set.size();
-    payload += 9 * log.decisions.size();
-    const uint64_t need = payload / kMaxFramePayload + 3;
+    // At most each page's whole image with its id and form, after the log.
+    const uint64_t payload =
+        EncodedLogSize(log) + 4 + delta->pages().size() * (9 + kPageSize);
+    const uint64_t need = JournalPagesForRecord(payload);
     absl::StatusOr<uint64_t> room = allocator_.JournalRoom(*delta, need);
     if (!room.ok()) return decide_members(IoErrorFrom(room.status()));
     if (*room >= need) break;
@@ -932,7 +928,7 @@ absl::Status Engine::Checkpoint() {
   const std::string relog_payload =
       relog.prepares.empty() ? std::string() : EncodeCommitRecord(relog, {});
   if (!relog_payload.empty()) {
-    if (absl::Status s = EnsureJournalRoom(2 * (relog_payload.size() / kMaxFramePayload + 3));
+    if (absl::Status s = EnsureJournalRoom(2 * JournalPagesForRecord(relog_payload.size()));
         !s.ok()) {
       return s;
     }

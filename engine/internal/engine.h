@@ -88,9 +88,8 @@ class Engine : public CommittedState {
   // Two-phase commit (Transaction::Prepare's contract). Validates `tx` as Commit does and makes
   // it durable as prepared, holding its locks (tx_locks.h); returns its prepare id.
   absl::StatusOr<uint64_t> Prepare(std::unique_ptr<TxState> tx);
-  // Decides a prepared transaction, durably. On error it stays prepared.
-  absl::Status CommitPrepared(uint64_t prepare_id);
-  absl::Status RollbackPrepared(uint64_t prepare_id);
+  // Commits or rolls back a prepared transaction, durably. On error it stays prepared.
+  absl::Status DecidePrepared(uint64_t prepare_id, bool commit);
   // The transactions prepared and not decided, by prepare id: after Open, those a crash (or a
   // Close) left in doubt.
   struct PreparedInfo {
