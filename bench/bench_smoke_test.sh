@@ -7,5 +7,5 @@ export BENCH_DIR="${TEST_TMPDIR:-$(mktemp -d)}"
 out=$("$bench" --benchmark_min_time=0.001 --benchmark_format=csv 2>&1) || { echo "$out"; exit 1; }
 if grep -q ",true," <<<"$out"; then echo "$out"; exit 1; fi  # error_occurred
 runs=$(grep -c '^"BM_' <<<"$out" || true)
-[[ "$runs" -ge 6 ]] || { echo "expected 6 benchmarks, ran $runs:"; echo "$out"; exit 1; }
+[[ "$runs" -ge 8 ]] || { echo "expected 8 benchmarks, ran $runs:"; echo "$out"; exit 1; }
 echo "bench smoke: $runs benchmarks ran, 0 failed"

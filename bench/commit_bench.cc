@@ -3,8 +3,10 @@
 //   BM_RawSync            a 4 KiB pwrite then fdatasync, in a loop: what the disk allows
 //   BM_Commit/threads:N   N threads each committing small transactions (one 100-byte insert)
 //                         into one database on the same disk, over the POSIX file layer
+//   BM_CommitNoGather/threads:N   the same with Config::group_commit_wait = 0
 //
-// Run: bazel run -c opt //bench:commit_bench -- --benchmark_min_time=2
+// Run: tools/bench.sh (the disk's latency drifts, so repetitions are interleaved; see
+// docs/benchmarks.md)
 // ($BENCH_DIR picks the directory of the files; default /tmp). docs/benchmarks.md holds the
 // figures and how to read them.
 
@@ -13,6 +15,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -56,12 +59,13 @@ BENCHMARK(BM_RawSync)->UseRealTime();
 std::mutex db_mu;
 std::unique_ptr<persy::Persy> db;
 
-void BM_Commit(benchmark::State& state) {
+// N threads committing into one database opened with `config`.
+void RunCommits(benchmark::State& state, const persy::Config& config) {
   const std::string path = BenchDir() + "/persy_bench_commit.persy";
   if (state.thread_index() == 0) {
     std::lock_guard<std::mutex> lock(db_mu);
     std::remove(path.c_str());
-    auto opened = persy::Persy::OpenOrCreate(path, persy::Config(), [](persy::Transaction& tx) {
+    auto opened = persy::Persy::OpenOrCreate(path, config, [](persy::Transaction& tx) {
       return tx.CreateSegment("s");
     });
     if (!opened.ok()) {
@@ -85,7 +89,18 @@ void BM_Commit(benchmark::State& state) {
     std::remove(path.c_str());
   }
 }
+
+void BM_Commit(benchmark::State& state) { RunCommits(state, persy::Config()); }
 BENCHMARK(BM_Commit)->Threads(1)->Threads(2)->Threads(4)->Threads(8)->Threads(16)->UseRealTime();
+
+// The same without the group commit's gathering wait (Config::group_commit_wait = 0): what the
+// wait is worth, measured in the same run.
+void BM_CommitNoGather(benchmark::State& state) {
+  persy::Config config;
+  config.group_commit_wait = std::chrono::microseconds(0);
+  RunCommits(state, config);
+}
+BENCHMARK(BM_CommitNoGather)->Threads(2)->Threads(8)->UseRealTime();
 
 }  // namespace
 

@@ -32,6 +32,12 @@ struct Config {
   TxStrategy strategy = TxStrategy::kLastWriterWins;
   // A checkpoint runs after a commit once the journal holds more than this many bytes.
   uint64_t checkpoint_journal_bytes = 16 << 20;
+  // Group commit: when the last group of commits showed that several threads commit at once,
+  // the thread that leads the next group first waits, at most this long and at most as long as
+  // the last sync took, for as many commits to queue as the last group held, so that they share
+  // its sync instead of waiting for the one after it. A lone committer never waits; zero turns
+  // the wait off.
+  std::chrono::microseconds group_commit_wait = std::chrono::microseconds(200);
 };
 
 }  // namespace persy

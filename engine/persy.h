@@ -25,7 +25,8 @@
 //
 // Thread-safety: a Persy handle is safe for concurrent use by multiple threads, each running its
 // own transactions. A Transaction is only accessed by one thread at a time. Commits from many
-// threads at once are made durable together, with one sync per group (group commit).
+// threads at once are made durable together, with one sync per group (group commit); a group's
+// leader may wait up to Config::group_commit_wait for the threads of the last group to join.
 //
 // One process at a time: opening a file that is open elsewhere (another handle, in this process
 // or another) fails with AlreadyInUse.

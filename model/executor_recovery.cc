@@ -28,14 +28,10 @@ bool IsIoClass(persy::Error error) {
          error == persy::Error::kFailed;
 }
 
-// What an open returns when the disk goes off in it: an I/O error; or AlreadyInUse when the
-// lock is the call that fails, NotPersyFile when the header's read is (SimVfs fails every call
-// with kFailedPrecondition then, which the engine takes for a lock held elsewhere or a header
-// that is not persy's: reported as an engine discrepancy, accepted here).
-bool IsOpenCutShort(persy::Error error) {
-  return IsIoClass(error) || error == persy::Error::kAlreadyInUse ||
-         error == persy::Error::kNotPersyFile;
-}
+// What an open returns when the disk goes off in it: an I/O error, whichever call it cuts short
+// (SimVfs fails them with kUnavailable, which is not the lock's "already in use" nor a header
+// that is not persy's).
+bool IsOpenCutShort(persy::Error error) { return IsIoClass(error); }
 
 std::string ShowId(std::string_view id) {
   const absl::string_view head(id.data(), std::min<size_t>(id.size(), 16));

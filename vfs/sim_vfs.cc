@@ -158,7 +158,7 @@ class SimVfs::SimFile final : public File {
   // Fails a call that cannot reach the disk: the File died in a crash, or the disk is off.
   absl::Status Check(IoKind kind) const {
     if (!Alive()) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return absl::UnavailableError(absl::StrCat(
           IoKindName(kind), " ", path_, ": file was opened before a simulated crash"));
     }
     return vfs_->PowerCheck(kind, path_);
@@ -185,7 +185,7 @@ SimVfs::~SimVfs() = default;
 
 absl::Status SimVfs::PowerCheck(IoKind kind, const std::string& path) const {
   if (!powered_off_) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(
+  return absl::UnavailableError(absl::StrCat(
       IoKindName(kind), " ", path, ": simulated power loss, the disk is off until Crash()"));
 }
 

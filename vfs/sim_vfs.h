@@ -83,7 +83,7 @@ class SimVfs final : public Vfs {
 
   // Power loss and restart. Every file's durable image becomes what the damage model lets
   // through of its pending changes, reads then return it, every File opened before is dead
-  // (its calls fail with kFailedPrecondition) and its locks are released. A scheduled power-off
+  // (its calls fail with kUnavailable) and its locks are released. A scheduled power-off
   // is cancelled; injected faults and the capacity stay.
   void Crash();
 
@@ -96,7 +96,7 @@ class SimVfs final : public Vfs {
   void SetCapacity(std::optional<uint64_t> bytes);
 
   // After `k` more events have completed (k >= 1), the disk is off: every later call fails with
-  // kFailedPrecondition until Crash(). nullopt cancels it.
+  // kUnavailable until Crash(). nullopt cancels it.
   void PowerOffAfter(std::optional<uint64_t> k);
   bool powered_off() const;
 

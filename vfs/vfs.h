@@ -14,7 +14,9 @@
 //   kNotFound            the file does not exist (Open, Remove)
 //   kAlreadyExists       the file exists (Create)
 //   kFailedPrecondition  the file is locked by another File (Lock), or the File is poisoned
-//                        by an earlier failed Sync (see Sync), or belongs to a crashed SimVfs
+//                        by an earlier failed Sync (see Sync)
+//   kUnavailable         the call cannot reach the disk (SimVfs only): the File was opened
+//                        before a simulated crash, or the simulated disk is powered off
 //   kResourceExhausted   no space left on the device (ENOSPC, EDQUOT)
 //   kPermissionDenied    EACCES, EPERM, EROFS
 //   kInvalidArgument     an offset or length out of range

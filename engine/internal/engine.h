@@ -13,12 +13,14 @@
 // The page cache's own mutex comes after all of them. Waits are bounded: a request waits for
 // the lead, for commit_mu_ and for a prepared transaction's lock until Config::lock_timeout
 // from its start, then fails with LockTimeout (a request a leader already took waits for its
-// group, which does not wait for anything but the disk).
+// group, which does not wait for anything but the disk). A leader's gathering wait (Gather)
+// lasts at most Config::group_commit_wait, and ends at its deadline too.
 
 #ifndef ENGINE_INTERNAL_ENGINE_H_
 #define ENGINE_INTERNAL_ENGINE_H_
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -147,6 +149,10 @@ class Engine : public CommittedState {
   // Passes the lead to the first request queued, if any, and returns the condition variable to
   // notify (after letting go of queue_mu_). REQUIRES: queue_mu_ held.
   std::condition_variable* HandOff();
+  // Before a leader takes its group: waits, as Config::group_commit_wait says, for the queue to
+  // hold as many requests as the last group suggests will come. REQUIRES: queue_mu_ held.
+  void Gather(std::unique_lock<std::mutex>& queue,
+              std::chrono::steady_clock::time_point deadline);
   // One pass of Submit: queues `request` and waits for its group, leading it if no one does.
   absl::Status SubmitOnce(CommitRequest& request,
                           std::chrono::steady_clock::time_point deadline);
@@ -211,11 +217,20 @@ class Engine : public CommittedState {
 
   std::mutex queue_mu_;
   std::condition_variable decided_;     // signalled when decisions_ grows
-  // Signalled when a request waiting on it is done or leads; requests share them round robin.
+  // Signalled when a request waiting on it is done or leads; wake_[0] for the first request
+  // queued, the others for the requests queued after each take, round robin (SubmitOnce).
   std::array<std::condition_variable, 32> wake_;
-  size_t next_slot_ = 0;                // guarded by queue_mu_
+  uint64_t takes_ = 0;                  // groups taken from the queue (guarded by queue_mu_)
   std::deque<CommitRequest*> queue_;    // guarded by queue_mu_
   bool leader_active_ = false;  // a thread leads, or was handed the lead (guarded by queue_mu_)
+  // Gathering (Gather), guarded by queue_mu_: the requests the next group is expected to hold
+  // (those of the last group, whose threads are likely to commit again at once, and those
+  // queued when it finished), and the queue length a gathering leader waits for (0: none).
+  size_t expected_group_ = 1;
+  size_t gather_until_ = 0;
+  std::condition_variable gathered_;  // signalled when the queue reaches gather_until_
+  // How long the last commit's sync took, in nanoseconds (a bound of the gathering wait).
+  std::atomic<int64_t> last_sync_ns_{0};
   // Decisions on prepared transactions so far: written by a leader with queue_mu_ held; read
   // with queue_mu_ held, or by the leader (which took the lead under queue_mu_ after the last
   // write).
