@@ -704,7 +704,7 @@ TEST(PersyTest, GroupCommitGathersTheLastGroupsThreads) {
       EXPECT_OK(tx->Commit());
     }
     // Slow syncs, so that a woken thread is back long before the next sync ends.
-    vfs.SetSyncDelay(std::chrono::microseconds(4000));
+    vfs.SetSyncDelay(std::chrono::microseconds(10000));
     std::atomic<int> failures{0};
     const uint64_t before = sim.count(IoKind::kSync);
     std::vector<std::thread> threads;
@@ -726,7 +726,7 @@ TEST(PersyTest, GroupCommitGathersTheLastGroupsThreads) {
     EXPECT_EQ(records, kThreads * kCommits);
     return sim.count(IoKind::kSync) - before;
   };
-  // The wait is bounded by the last sync's duration (4 ms here), not by this setting.
+  // The wait is bounded by the last sync's duration (10 ms here), not by this setting.
   const uint64_t gathered = syncs_with(std::chrono::seconds(1));
   const uint64_t alternating = syncs_with(std::chrono::microseconds(0));
   std::printf("group commit: %d commits took %llu syncs gathering, %llu without\n",
