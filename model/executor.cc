@@ -446,6 +446,7 @@ absl::Status Executor::ApplyTxOp(const Op& op, Slot& slot) {
 absl::Status Executor::ApplyCommit(Slot& slot) {
   const bool crash = ArmCrashInNextCommit();
   const absl::Status engine = slot.tx->Commit();
+  EndCommitCall();
   const bool io = IoHit();
   if (io && !engine.ok() && IsIoClass(persy::ErrorOf(engine))) {
     // The outcome is unknown. If the model says validation fails, nothing is applied either way.

@@ -129,6 +129,11 @@ class Executor {
 
   const Model& model() const { return model_; }
   const Coverage& coverage() const { return coverage_; }
+  // The I/O events of each Commit, Prepare and decision call so far (the calls a
+  // CrashInNextCommit can cut short: a decision or a drop of a handle already decided is none),
+  // in order; a call cut short counts the events before the disk went off. For crash
+  // exploration (crashsim/), which cuts each call at each of its events.
+  const std::vector<uint64_t>& commit_call_events() const { return commit_call_events_; }
   vfs::SimVfs& sim_vfs() { return vfs_; }
 
  private:
@@ -176,8 +181,11 @@ class Executor {
   absl::Status ApplyPreparedOp(const Op& op);
   // Destroys the handle; an undecided one rolls back.
   absl::Status DropPrepared(PreparedSlot& prepared);
-  // Arms the power-off CrashInNextCommit asked for; returns whether it did.
+  // Before a Commit, Prepare or decision call: arms the power-off CrashInNextCommit asked for
+  // (returns whether it did) and starts counting the call's I/O events; EndCommitCall, after
+  // the call, records them.
   bool ArmCrashInNextCommit();
+  void EndCommitCall();
   // Opens the file as `plan` says, deciding the in-doubt transactions on both sides; sets
   // *crashed if the disk went off meanwhile (the caller crashes and opens again).
   absl::Status OpenWith(const RecoveryPlan& plan, bool* crashed);
@@ -227,6 +235,8 @@ class Executor {
   // Armed by CrashInNextCommit: the number of I/O events into the next Commit, Prepare or
   // decision.
   std::optional<uint64_t> crash_in_next_commit_;
+  std::optional<uint64_t> call_start_;  // the disk's event count when the call began
+  std::vector<uint64_t> commit_call_events_;
   // Set by ArmRecovery: how the opens decide the transactions in doubt (its power-off is
   // for the next open only).
   std::optional<RecoveryPlan> recovery_plan_;

@@ -61,10 +61,17 @@ size_t DecidedCount(const std::vector<persy::RecoverEntry>& entries) {
 // ---- Prepare and decisions ----
 
 bool Executor::ArmCrashInNextCommit() {
+  call_start_ = vfs_.event_count();
   if (!crash_in_next_commit_.has_value()) return false;
   vfs_.PowerOffAfter(*crash_in_next_commit_);
   crash_in_next_commit_.reset();
   return true;
+}
+
+void Executor::EndCommitCall() {
+  if (!call_start_.has_value()) return;
+  commit_call_events_.push_back(vfs_.event_count() - *call_start_);
+  call_start_.reset();
 }
 
 Executor::PreparedSlot& Executor::PreparedAt(int tx) {
@@ -79,6 +86,7 @@ absl::Status Executor::ApplyPrepare(const Op& op, Slot& slot) {
   const Model::TxId tx = *slot.model_tx;
   const bool crash = ArmCrashInNextCommit();
   absl::StatusOr<std::unique_ptr<persy::PreparedTransaction>> engine = slot.tx->Prepare();
+  EndCommitCall();
   const bool io = IoHit();
   if (io && !engine.ok() && IsIoClass(persy::ErrorOf(engine.status()))) {
     // The outcome is unknown: in doubt or absent. If the checks fail, it is absent either way.
@@ -109,6 +117,7 @@ absl::Status Executor::DropPrepared(PreparedSlot& prepared) {
   const bool undecided = model_.undecided(tx);
   const bool crash = undecided && ArmCrashInNextCommit();
   prepared.handle.reset();  // rolls back an undecided one, ignoring errors
+  EndCommitCall();
   prepared.model_tx.reset();
   if (!undecided) return absl::OkStatus();
   if (IoHit()) {
@@ -133,6 +142,7 @@ absl::Status Executor::ApplyPreparedOp(const Op& op) {
   const bool undecided = model_.undecided(tx);
   const bool crash = undecided && ArmCrashInNextCommit();
   const absl::Status engine = commit ? prepared.handle->Commit() : prepared.handle->Rollback();
+  EndCommitCall();
   const bool io = IoHit();
   if (undecided && io && !engine.ok() && IsIoClass(persy::ErrorOf(engine))) {
     ++coverage_.uncertain;
