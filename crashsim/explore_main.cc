@@ -8,10 +8,10 @@
 //                --recovery-cut=J     (one run: a failure's replay)
 // Exit status: 0 no difference, 1 a difference, 2 bad usage.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <string>
 
 #include "crashsim/explorer.h"

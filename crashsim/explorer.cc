@@ -67,27 +67,6 @@ std::vector<Op> CrashRunOps(const std::vector<Op>& workload, const CrashPoint& p
   return ops;
 }
 
-// Applies `ops` on a new database with disk seed `seed`; `executor` receives it.
-absl::Status Run(uint64_t seed, const std::vector<Op>& ops, std::unique_ptr<Executor>* executor) {
-  ExecutorOptions executor_options;
-  executor_options.seed = seed;
-  absl::StatusOr<std::unique_ptr<Executor>> created = Executor::Create(executor_options);
-  if (!created.ok()) {
-    return absl::InternalError(absl::StrCat("creating the database: ", created.status().ToString()));
-  }
-  *executor = std::move(*created);
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (absl::Status s = (*executor)->Apply(ops[i]); !s.ok()) {
-      return absl::InternalError(absl::StrCat("op ", i, " ", model::ToString(ops[i]), ": ",
-                                              s.message()));
-    }
-  }
-  if (absl::Status s = (*executor)->CheckIntegrity(); !s.ok()) {
-    return absl::InternalError(absl::StrCat("at the end: ", s.message()));
-  }
-  return absl::OkStatus();
-}
-
 // One crash run; sets *cut_short if the disk cut its recovery short.
 absl::Status RunCrash(const ExploreOptions& options, int workload, const std::vector<Op>& ops,
                       const CrashPoint& point, ExploreStats* stats, bool* cut_short) {
@@ -96,14 +75,14 @@ absl::Status RunCrash(const ExploreOptions& options, int workload, const std::ve
     std::fprintf(stderr, "%s\n%s\n", ReplayCommand(options, workload, point).c_str(),
                  model::ToString(run).c_str());
   }
-  std::unique_ptr<Executor> executor;
-  absl::Status s = Run(DiskSeed(options, point.damage), run, &executor);
+  ExecutorOptions executor_options;
+  executor_options.seed = DiskSeed(options, point.damage);
+  model::Coverage coverage;
+  const absl::Status s = model::RunOps(executor_options, run, &coverage);
   ++stats->runs;
-  if (executor != nullptr) {
-    stats->coverage.Add(executor->coverage());
-    *cut_short = executor->coverage().recoveries_cut_short > 0;
-    if (*cut_short) ++stats->recovery_cuts;
-  }
+  stats->coverage.Add(coverage);
+  *cut_short = coverage.recoveries_cut_short > 0;
+  if (*cut_short) ++stats->recovery_cuts;
   if (!s.ok()) {
     return absl::InternalError(absl::StrCat(
         "crash exploration: workload ", workload, ", commit call ", point.call, " (op ", point.op,
@@ -145,20 +124,20 @@ absl::Status ExploreWorkload(const ExploreOptions& options, int workload, Explor
   if (absl::Status s = DryRun(options, ops, &calls); !s.ok()) return s;
   ++stats->workloads;
   stats->commit_calls += static_cast<int>(calls.size());
+  // A replay (only_workload set) runs the one point the only_ options name.
+  const bool replay = options.only_workload.has_value();
   for (int c = 0; c < static_cast<int>(calls.size()); ++c) {
-    if (options.only_workload.has_value() && c != options.only_call) continue;
+    if (replay && c != options.only_call) continue;
     // k = events: the disk goes off just after the call's last event, when it has returned or
     // is about to. A call without I/O (a commit that only read) is crashed after, with k = 1.
     const uint64_t last = std::max<uint64_t>(1, calls[c].events);
     for (uint64_t k = 1; k <= last; ++k) {
-      if (options.only_workload.has_value() && k != options.only_event) continue;
+      if (replay && k != options.only_event) continue;
       ++stats->crash_points;
       for (int d = 0; d < options.damage_seeds; ++d) {
-        if (options.only_workload.has_value() && d != options.only_damage) continue;
-        const int first_cut = options.only_workload.has_value() ? options.only_recovery_cut : 0;
-        const int last_cut = options.only_workload.has_value() ? options.only_recovery_cut
-                             : options.cut_recovery     ? 63
-                                                        : 0;
+        if (replay && d != options.only_damage) continue;
+        const int first_cut = replay ? options.only_recovery_cut : 0;
+        const int last_cut = replay ? options.only_recovery_cut : options.cut_recovery ? 63 : 0;
         for (int cut = first_cut; cut <= last_cut; ++cut) {
           const CrashPoint point{c, calls[c].op, k, d, PlanFor(c, k, cut)};
           bool cut_short = false;

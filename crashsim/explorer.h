@@ -6,10 +6,11 @@
 // the executor (model/executor.h: the reference model beside the engine on a simulated disk,
 // every result compared) finds its commit calls (Commit, Prepare, the decision of a prepared
 // transaction, the drop of an undecided handle) and counts each one's I/O events. Then, for
-// every call c and every k from 1 to its events + 1, a run replays the workload up to the
-// operation of c, turns the disk off after the k-th event of c (k = events + 1: just after c
-// returned), crashes it with the damage of a disk seed (unsynced writes lost, torn or kept),
-// recovers, and goes on with the next `tail` operations. The executor compares what recovery
+// every call c and every k from 1 to its events (k = events: just after its last event, so
+// after it returned; a call without I/O is crashed after it, k = 1), a run replays the
+// workload up to the operation of c, turns the disk off after the k-th event of c, crashes it
+// with the damage of a disk seed (unsynced writes lost, torn or kept), recovers, goes on with
+// the next `tail` operations, and ends with a clean reopen. The executor compares what recovery
 // finds with the model: every call that returned OK is there, every call cut short is either
 // there or not, entirely, and the file passes the integrity check. The recovery after each
 // crash decides the transactions left in doubt in one of the three ways (Persy::Open,
@@ -41,7 +42,7 @@ struct ExploreOptions {
   int workloads = 1;       // workloads 0 .. workloads - 1
   int ops = 60;            // decoded operations per workload, after the prelude
   int damage_seeds = 1;    // disk seeds (crash damage) tried at each crash point
-  int tail = 8;            // operations run after each recovery
+  int tail = 8;            // operations run after each recovery (then a clean reopen)
   bool cut_recovery = false;
   // One run only, to replay a failure: its workload, call, k, disk seed index and recovery cut
   // (0: none). `only_workload` set means all of them are.
