@@ -171,10 +171,31 @@ Persy::~Persy() = default;
 
 absl::StatusOr<std::unique_ptr<Persy>> Persy::Create(const std::string& path,
                                                      const Config& config, vfs::Vfs* vfs) {
+  return CreateAndInit(path, config, nullptr, vfs);
+}
+
+absl::StatusOr<std::unique_ptr<Persy>> Persy::CreateAndInit(
+    const std::string& path, const Config& config,
+    const std::function<absl::Status(Transaction&)>* init, vfs::Vfs* vfs) {
   absl::StatusOr<std::unique_ptr<internal::Engine>> engine =
       internal::Engine::Create(vfs, path, config);
   if (!engine.ok()) return engine.status();
-  return std::unique_ptr<Persy>(new Persy(std::move(*engine)));
+  std::unique_ptr<Persy> created(new Persy(std::move(*engine)));
+  if (init != nullptr) {
+    absl::Status status;
+    {
+      absl::StatusOr<std::unique_ptr<Transaction>> tx = created->Begin();
+      status = tx.ok() ? (*init)(**tx) : tx.status();
+      if (status.ok()) status = (*tx)->Commit();
+    }
+    if (!status.ok()) {
+      // The file never had its name: nothing of the caller's is lost.
+      created->engine_->Discard();
+      return status;
+    }
+  }
+  if (absl::Status s = created->engine_->Publish(); !s.ok()) return s;
+  return created;
 }
 
 absl::StatusOr<std::unique_ptr<Persy>> Persy::Open(const std::string& path, const Config& config,
@@ -210,21 +231,9 @@ absl::StatusOr<std::unique_ptr<Persy>> Persy::OpenOrCreate(
     const std::function<absl::Status(Transaction&)>& init, vfs::Vfs* vfs) {
   absl::StatusOr<std::unique_ptr<Persy>> opened = Open(path, config, vfs);
   if (ErrorOf(opened.status()) != Error::kFileNotFound) return opened;
-  absl::StatusOr<std::unique_ptr<Persy>> created = Create(path, config, vfs);
+  absl::StatusOr<std::unique_ptr<Persy>> created = CreateAndInit(path, config, &init, vfs);
   // Another opener may have created it in between: then open what it made.
   if (ErrorOf(created.status()) == Error::kFileAlreadyExists) return Open(path, config, vfs);
-  if (!created.ok()) return created;
-  absl::Status init_status;
-  {
-    absl::StatusOr<std::unique_ptr<Transaction>> tx = (*created)->Begin();
-    init_status = tx.ok() ? init(**tx) : tx.status();
-    if (init_status.ok()) init_status = (*tx)->Commit();
-  }
-  if (!init_status.ok()) {
-    created->reset();
-    vfs->Remove(path).IgnoreError();  // the file is new: nothing of the caller's is lost
-    return init_status;
-  }
   return created;
 }
 
@@ -234,6 +243,7 @@ absl::StatusOr<std::unique_ptr<Persy>> Persy::OpenInMemory(const Config& config)
   absl::StatusOr<std::unique_ptr<internal::Engine>> engine =
       internal::Engine::Create(raw, "memory.persy", config, std::move(mem));
   if (!engine.ok()) return engine.status();
+  if (absl::Status s = (*engine)->Publish(); !s.ok()) return s;
   return std::unique_ptr<Persy>(new Persy(std::move(*engine)));
 }
 

@@ -362,7 +362,11 @@ class Recovery {
 // call.
 class Persy : public ReadView {
  public:
-  // Creates a new file and opens it. Errors: FileAlreadyExists, AlreadyInUse.
+  // Creates a new file and opens it. The file is built under the name `<path>.creating` and
+  // renamed to `path` once complete and durable, so a crash during Create leaves no file at
+  // `path`; a `<path>.creating` left by a crash is taken over by the next Create. Errors:
+  // FileAlreadyExists, AlreadyInUse (another process is creating `path`), FileNotFound (no
+  // such directory), Io.
   static absl::StatusOr<std::unique_ptr<Persy>> Create(const std::string& path,
                                                        const Config& config = Config(),
                                                        vfs::Vfs* vfs = vfs::DefaultVfs());
@@ -386,8 +390,10 @@ class Persy : public ReadView {
                                                            const Config& config = Config(),
                                                            vfs::Vfs* vfs = vfs::DefaultVfs());
   // Opens the file, creating it first if it does not exist; `init` runs in a transaction
-  // (committed after it returns OK) exactly once, when the file is created. If `init` fails,
-  // the new file is removed and its status returned. Errors: those of Create and Open.
+  // (committed after it returns OK) exactly once, when the file is created, and before the file
+  // gets its name (Create), so a file at `path` has always been initialized, even after a crash
+  // during OpenOrCreate. If `init` fails, the new file is removed and its status returned.
+  // Errors: those of Create and Open.
   static absl::StatusOr<std::unique_ptr<Persy>> OpenOrCreate(
       const std::string& path, const Config& config,
       const std::function<absl::Status(Transaction&)>& init,
@@ -418,6 +424,10 @@ class Persy : public ReadView {
 
  private:
   friend class Recovery;
+  // Create, running `init` (if not null) in a transaction before the file gets its name.
+  static absl::StatusOr<std::unique_ptr<Persy>> CreateAndInit(
+      const std::string& path, const Config& config,
+      const std::function<absl::Status(Transaction&)>* init, vfs::Vfs* vfs);
   explicit Persy(std::unique_ptr<internal::Engine> engine);
   std::unique_ptr<internal::Engine> engine_;
 };

@@ -538,12 +538,19 @@ class HoldSyncVfs final : public vfs::Vfs {
   }
   absl::StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
   absl::Status Remove(const std::string& path) override { return base_->Remove(path); }
+  absl::Status RenameNoReplace(const std::string& from, const std::string& to) override {
+    return base_->RenameNoReplace(from, to);
+  }
+  absl::StatusOr<bool> IsFileAt(vfs::File& file, const std::string& path) override {
+    return base_->IsFileAt(static_cast<File&>(file).base(), path);
+  }
   absl::Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
 
  private:
   class File final : public vfs::File {
    public:
     File(HoldSyncVfs* vfs, std::unique_ptr<vfs::File> base) : vfs_(vfs), base_(std::move(base)) {}
+    vfs::File& base() { return *base_; }
     absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* dst) override {
       return base_->ReadAt(offset, n, dst);
     }

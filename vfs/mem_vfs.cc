@@ -27,6 +27,8 @@ class MemVfs::MemFile final : public File {
   MemFile(std::shared_ptr<Node> node, std::string path)
       : node_(std::move(node)), path_(std::move(path)) {}
 
+  const Node* node() const { return node_.get(); }
+
   ~MemFile() override {
     std::lock_guard<std::mutex> lock(node_->mu);
     if (holds_lock_) node_->locked = false;
@@ -131,6 +133,22 @@ absl::Status MemVfs::Remove(const std::string& path) {
   // Open Files hold their own reference to the Node, so they keep working.
   if (files_.erase(path) == 0) return IoError(ENOENT, "unlink", path);
   return absl::OkStatus();
+}
+
+absl::Status MemVfs::RenameNoReplace(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(from);
+  if (it == files_.end()) return IoError(ENOENT, "renameat2", from);
+  if (files_.count(to) != 0) return IoError(EEXIST, "renameat2", to);
+  files_[to] = std::move(it->second);
+  files_.erase(from);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> MemVfs::IsFileAt(File& file, const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(path);
+  return it != files_.end() && it->second.get() == static_cast<MemFile&>(file).node();
 }
 
 absl::Status MemVfs::SyncDir(const std::string& /*path*/) { return absl::OkStatus(); }

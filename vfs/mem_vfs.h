@@ -38,6 +38,8 @@ class MemVfs final : public Vfs {
   absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path) override;
   absl::StatusOr<bool> Exists(const std::string& path) override;
   absl::Status Remove(const std::string& path) override;
+  absl::Status RenameNoReplace(const std::string& from, const std::string& to) override;
+  absl::StatusOr<bool> IsFileAt(File& file, const std::string& path) override;
   absl::Status SyncDir(const std::string& path) override;
 
  private:

@@ -17,8 +17,6 @@
 namespace persy::vfs {
 namespace {
 
-
-
 // The directory of `path` as vfs.h defines it, except that "/name" yields "/", not "".
 std::string DirOf(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -35,6 +33,8 @@ class PosixFile final : public File {
   // Closing also releases the flock, if any. A close error is ignored: nothing written is
   // promised to be durable without a successful Sync, which reports errors itself.
   ~PosixFile() override { ::close(fd_); }
+
+  int fd() const { return fd_; }
 
   absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* dst) override {
     if (absl::Status s = CheckRange("pread", path_, offset, 0); !s.ok()) return s;
@@ -171,6 +171,31 @@ absl::StatusOr<bool> PosixVfs::Exists(const std::string& path) {
 absl::Status PosixVfs::Remove(const std::string& path) {
   if (::unlink(path.c_str()) != 0) return IoError(errno, "unlink", path);
   return absl::OkStatus();
+}
+
+absl::Status PosixVfs::RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+    return absl::OkStatus();
+  }
+  // EINVAL: the file system cannot rename without replacing. A link fails on an existing name
+  // just as well; a crash before the unlink leaves both names (vfs.h allows it).
+  if (errno != EINVAL && errno != ENOSYS) return IoError(errno, "renameat2", from);
+  if (::link(from.c_str(), to.c_str()) != 0) return IoError(errno, "link", to);
+  if (::unlink(from.c_str()) != 0) return IoError(errno, "unlink", from);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> PosixVfs::IsFileAt(File& file, const std::string& path) {
+  struct stat open_st;
+  if (::fstat(static_cast<PosixFile&>(file).fd(), &open_st) != 0) {
+    return IoError(errno, "fstat", path);
+  }
+  struct stat path_st;
+  if (::stat(path.c_str(), &path_st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    return IoError(errno, "stat", path);
+  }
+  return open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
 }
 
 absl::Status PosixVfs::SyncDir(const std::string& path) {

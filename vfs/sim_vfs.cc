@@ -26,6 +26,7 @@ const char* IoKindName(IoKind kind) {
     case IoKind::kOpen: return "open";
     case IoKind::kExists: return "exists";
     case IoKind::kRemove: return "remove";
+    case IoKind::kRename: return "rename";
     case IoKind::kSyncDir: return "syncdir";
     case IoKind::kRead: return "read";
     case IoKind::kWrite: return "write";
@@ -48,6 +49,8 @@ class SimVfs::SimFile final : public File {
  public:
   SimFile(SimVfs* vfs, std::shared_ptr<Inode> inode, std::string path, uint64_t generation)
       : vfs_(vfs), inode_(std::move(inode)), path_(std::move(path)), generation_(generation) {}
+
+  const Inode* inode() const { return inode_.get(); }
 
   ~SimFile() override {
     std::lock_guard<std::mutex> lock(vfs_->mu_);
@@ -289,6 +292,33 @@ absl::Status SimVfs::Remove(const std::string& path) {
   if (result.ok() && dir_.erase(path) == 0) result = IoError(ENOENT, "remove", path);
   Finish(IoKind::kRemove, path, 0, 0, result);
   return result;
+}
+
+absl::Status SimVfs::RenameNoReplace(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = PowerCheck(IoKind::kRename, from); !s.ok()) return s;
+  absl::Status result = Begin(IoKind::kRename, from, kNoOffset);
+  auto it = dir_.find(from);
+  if (result.ok() && it == dir_.end()) result = IoError(ENOENT, "rename", from);
+  if (result.ok() && dir_.count(to) != 0) result = IoError(EEXIST, "rename", to);
+  if (result.ok()) {
+    std::shared_ptr<Inode> inode = std::move(it->second);
+    dir_.erase(it);
+    dir_[to] = std::move(inode);
+  }
+  Finish(IoKind::kRename, from, 0, 0, result);
+  return result;
+}
+
+// A stat, counted as an exists call.
+absl::StatusOr<bool> SimVfs::IsFileAt(File& file, const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = PowerCheck(IoKind::kExists, path); !s.ok()) return s;
+  absl::Status result = Begin(IoKind::kExists, path, kNoOffset);
+  Finish(IoKind::kExists, path, 0, 0, result);
+  if (!result.ok()) return result;
+  auto it = dir_.find(path);
+  return it != dir_.end() && it->second.get() == static_cast<SimFile&>(file).inode();
 }
 
 absl::Status SimVfs::SyncDir(const std::string& path) {

@@ -4,9 +4,10 @@
 // image (what survives a crash: the device), and the writes and truncates in between (see
 // sim_damage.h for the fault model). The namespace likewise has a current and a durable
 // directory; SyncDir makes entries durable. Crash() turns the disk off and on again: each file's
-// durable image becomes what the damage model lets through, unsynced creates and removes may be
-// undone, and every File opened before the crash stops working. All choices come from one
-// generator seeded at construction, so a seed and a sequence of calls replay the same faults.
+// durable image becomes what the damage model lets through, unsynced creates, removes and
+// renames may be undone, name by name (so half of a rename may be), and every File opened before
+// the crash stops working. All choices come from one generator seeded at construction, so a seed
+// and a sequence of calls replay the same faults.
 //
 // On top of crashes, a harness can:
 //   - fail the Nth call of a kind (read, write, sync, ...) with an errno such as EIO or ENOSPC,
@@ -48,6 +49,7 @@ enum class IoKind {
   kOpen,
   kExists,
   kRemove,
+  kRename,
   kSyncDir,
   kRead,
   kWrite,
@@ -56,7 +58,7 @@ enum class IoKind {
   kTruncate,
   kLock,
 };
-inline constexpr size_t kIoKindCount = 11;
+inline constexpr size_t kIoKindCount = 12;
 const char* IoKindName(IoKind kind);
 
 // One call that reached the disk, in the order they happened.
@@ -79,6 +81,8 @@ class SimVfs final : public Vfs {
   absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path) override;
   absl::StatusOr<bool> Exists(const std::string& path) override;
   absl::Status Remove(const std::string& path) override;
+  absl::Status RenameNoReplace(const std::string& from, const std::string& to) override;
+  absl::StatusOr<bool> IsFileAt(File& file, const std::string& path) override;
   absl::Status SyncDir(const std::string& path) override;
 
   // Power loss and restart. Every file's durable image becomes what the damage model lets

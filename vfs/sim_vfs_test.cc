@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <memory>
+#include <set>
+#include <utility>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -202,6 +204,37 @@ TEST(SimVfsTest, UnsyncedRemoveMayBeUndone) {
   ASSERT_TRUE(sim.SyncDir(kPath).ok());
   sim.Crash();
   EXPECT_FALSE(*sim.Exists(kPath));
+}
+
+// Each name of an unsynced rename is kept or undone on its own: after a crash the file may be
+// at either name, both, or neither (vfs.h); a SyncDir makes the rename durable.
+TEST(SimVfsTest, UnsyncedRenameMayBeUndoneNameByName) {
+  const uint64_t seed = persy::testing::TestSeed();
+  std::set<std::pair<bool, bool>> outcomes;  // (at the old name, at the new name)
+  for (uint64_t i = 0; i < 64; ++i) {
+    SimVfs sim(seed + i);
+    auto file = MustCreate(sim, "/db/old");
+    ASSERT_TRUE(file->WriteAt(0, "data").ok());
+    ASSERT_TRUE(file->Sync().ok());
+    ASSERT_TRUE(sim.RenameNoReplace("/db/old", "/db/new").ok());
+    sim.Crash();
+    const bool at_old = *sim.Exists("/db/old");
+    const bool at_new = *sim.Exists("/db/new");
+    if (at_old) EXPECT_EQ(ReadAll(*MustOpen(sim, "/db/old")), "data");
+    if (at_new) EXPECT_EQ(ReadAll(*MustOpen(sim, "/db/new")), "data");
+    outcomes.insert({at_old, at_new});
+  }
+  EXPECT_EQ(outcomes.size(), 4u) << "seed " << seed;
+
+  SimDamage damage;
+  damage.lose_unsynced_dir_op = 1;
+  SimVfs sim(seed, damage);
+  MustCreate(sim, "/db/old");
+  ASSERT_TRUE(sim.RenameNoReplace("/db/old", "/db/new").ok());
+  ASSERT_TRUE(sim.SyncDir("/db/new").ok());
+  sim.Crash();
+  EXPECT_FALSE(*sim.Exists("/db/old"));
+  EXPECT_TRUE(*sim.Exists("/db/new"));
 }
 
 TEST(SimVfsTest, FilesFromBeforeACrashAreDeadAndLocksReleased) {

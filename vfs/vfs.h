@@ -11,8 +11,8 @@
 // concurrent writes to overlapping ranges leave each byte holding one of the written values.
 //
 // Errors are absl::Status with canonical codes, the same from every implementation:
-//   kNotFound            the file does not exist (Open, Remove)
-//   kAlreadyExists       the file exists (Create)
+//   kNotFound            the file does not exist (Open, Remove, RenameNoReplace's `from`)
+//   kAlreadyExists       the file exists (Create, RenameNoReplace's `to`)
 //   kFailedPrecondition  the file is locked by another File (Lock), or the File is poisoned
 //                        by an earlier failed Sync (see Sync)
 //   kUnavailable         the call cannot reach the disk (SimVfs only): the File was opened
@@ -114,7 +114,18 @@ class Vfs {
   // The removal is durable only after SyncDir(path).
   virtual absl::Status Remove(const std::string& path) = 0;
 
-  // Makes durable every create and remove so far in the directory that contains `path`.
+  // Renames `from` to `to`, never replacing a file: fails with kAlreadyExists if `to` exists,
+  // kNotFound if `from` does not. Open Files of it keep working, and keep its lock (their
+  // messages still name `from`). Both names are in the same directory. Until SyncDir, a crash
+  // may undo the rename, or half of it: afterwards either name, both or neither may hold the
+  // file (POSIX promises no more; the link-and-unlink fallback can leave both).
+  virtual absl::Status RenameNoReplace(const std::string& from, const std::string& to) = 0;
+
+  // Returns whether `path` now names the file `file` is open on (false if `path` does not
+  // exist, or names another file). REQUIRES: `file` was returned by this Vfs.
+  virtual absl::StatusOr<bool> IsFileAt(File& file, const std::string& path) = 0;
+
+  // Makes durable every create, remove and rename so far in the directory that contains `path`.
   virtual absl::Status SyncDir(const std::string& path) = 0;
 };
 

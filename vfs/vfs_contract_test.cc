@@ -378,6 +378,71 @@ TEST_P(VfsContractTest, RemovedFileStaysUsableWhileOpen) {
   EXPECT_EQ(ReadAll(*g), "new");
 }
 
+// --- RenameNoReplace, IsFileAt -------------------------------------------------------------
+
+TEST_P(VfsContractTest, RenameMovesTheFileAndItsOpenFilesFollow) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> f, vfs().Create(Path("a")));
+  ASSERT_OK(f->WriteAt(0, "moved"));
+  ASSERT_OK(f->Lock());
+  ASSERT_OK(vfs().RenameNoReplace(Path("a"), Path("b")));
+  ASSERT_OK_AND_ASSIGN(bool a_exists, vfs().Exists(Path("a")));
+  EXPECT_FALSE(a_exists);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> g, vfs().Open(Path("b")));
+  EXPECT_EQ(ReadAll(*g), "moved");
+  // The open File still works, on the same file, and keeps its lock.
+  ASSERT_OK(f->WriteAt(5, "!"));
+  EXPECT_EQ(ReadAll(*g), "moved!");
+  EXPECT_EQ(g->Lock().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK(vfs().SyncDir(Path("b")));
+}
+
+TEST_P(VfsContractTest, RenameNeverReplaces) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> a, vfs().Create(Path("a")));
+  ASSERT_OK(a->WriteAt(0, "from"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> b, vfs().Create(Path("b")));
+  ASSERT_OK(b->WriteAt(0, "kept"));
+  absl::Status s = vfs().RenameNoReplace(Path("a"), Path("b"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
+  // Both names still hold their own files.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> b2, vfs().Open(Path("b")));
+  EXPECT_EQ(ReadAll(*b2), "kept");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> a2, vfs().Open(Path("a")));
+  EXPECT_EQ(ReadAll(*a2), "from");
+}
+
+TEST_P(VfsContractTest, RenameOfMissingFileIsNotFound) {
+  absl::Status s = vfs().RenameNoReplace(Path("missing"), Path("b"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr(Path("missing")));
+  ASSERT_OK_AND_ASSIGN(bool exists, vfs().Exists(Path("b")));
+  EXPECT_FALSE(exists);
+}
+
+TEST_P(VfsContractTest, IsFileAtTellsWhichFileAPathNames) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> a, vfs().Create(Path("a")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> a_again, vfs().Open(Path("a")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> b, vfs().Create(Path("b")));
+  ASSERT_OK_AND_ASSIGN(bool at, vfs().IsFileAt(*a, Path("a")));
+  EXPECT_TRUE(at);
+  ASSERT_OK_AND_ASSIGN(at, vfs().IsFileAt(*a_again, Path("a")));
+  EXPECT_TRUE(at) << "another File of the same file";
+  ASSERT_OK_AND_ASSIGN(at, vfs().IsFileAt(*b, Path("a")));
+  EXPECT_FALSE(at);
+  ASSERT_OK_AND_ASSIGN(at, vfs().IsFileAt(*a, Path("missing")));
+  EXPECT_FALSE(at);
+  // A new file at a removed file's path is not the removed one.
+  ASSERT_OK(vfs().Remove(Path("a")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<File> new_a, vfs().Create(Path("a")));
+  ASSERT_OK_AND_ASSIGN(at, vfs().IsFileAt(*a, Path("a")));
+  EXPECT_FALSE(at);
+  ASSERT_OK_AND_ASSIGN(at, vfs().IsFileAt(*new_a, Path("a")));
+  EXPECT_TRUE(at);
+  // And a renamed file is at its new name.
+  ASSERT_OK(vfs().RenameNoReplace(Path("b"), Path("c")));
+  ASSERT_OK_AND_ASSIGN(at, vfs().IsFileAt(*b, Path("c")));
+  EXPECT_TRUE(at);
+}
+
 // --- Lock ---------------------------------------------------------------------------------
 
 TEST_P(VfsContractTest, LockConflictsWithAnotherFileOfTheSameProcess) {

@@ -1,6 +1,7 @@
 #include "engine/internal/engine.h"
 
 #include <algorithm>
+#include <cassert>
 #include <deque>
 #include <utility>
 
@@ -54,13 +55,9 @@ uint64_t JournalPagesForRecord(uint64_t bytes) { return bytes / kMaxFramePayload
 absl::Status Closed() { return MakeError(Error::kFailed, "the database is closed"); }
 
 // Opens `path` and takes its lock, mapping the file layer's errors to persy's.
-absl::StatusOr<std::unique_ptr<vfs::File>> OpenLocked(vfs::Vfs* vfs, const std::string& path,
-                                                      bool create) {
-  absl::StatusOr<std::unique_ptr<vfs::File>> file = create ? vfs->Create(path) : vfs->Open(path);
+absl::StatusOr<std::unique_ptr<vfs::File>> OpenLocked(vfs::Vfs* vfs, const std::string& path) {
+  absl::StatusOr<std::unique_ptr<vfs::File>> file = vfs->Open(path);
   if (!file.ok()) {
-    if (file.status().code() == absl::StatusCode::kAlreadyExists) {
-      return MakeError(Error::kFileAlreadyExists, file.status().message());
-    }
     if (file.status().code() == absl::StatusCode::kNotFound) {
       return MakeError(Error::kFileNotFound, file.status().message());
     }
@@ -72,6 +69,48 @@ absl::StatusOr<std::unique_ptr<vfs::File>> OpenLocked(vfs::Vfs* vfs, const std::
     }
     return IoErrorFrom(s);
   }
+  return file;
+}
+
+// Takes the creation file `temp` of `path`: creates it, or takes over one a crashed creator
+// left (nobody holds its lock). Returns it locked, and checked to be still at `temp` once
+// locked: whoever removes `temp` first holds the lock of the file there, so a file still at
+// `temp` while locked stays there until its holder renames it.
+absl::StatusOr<std::unique_ptr<vfs::File>> TakeCreationFile(vfs::Vfs* vfs,
+                                                            const std::string& path,
+                                                            const std::string& temp) {
+  const auto in_use = [&] {
+    return MakeError(Error::kAlreadyInUse,
+                     absl::StrCat("another process is creating ", path, " (", temp, ")"));
+  };
+  absl::StatusOr<std::unique_ptr<vfs::File>> file = vfs->Create(temp);
+  if (file.status().code() == absl::StatusCode::kAlreadyExists) {
+    absl::StatusOr<std::unique_ptr<vfs::File>> stale = vfs->Open(temp);
+    if (stale.status().code() == absl::StatusCode::kNotFound) return in_use();  // just went
+    if (!stale.ok()) return IoErrorFrom(stale.status());
+    if (absl::Status s = (*stale)->Lock(); !s.ok()) {
+      return s.code() == absl::StatusCode::kFailedPrecondition ? in_use() : IoErrorFrom(s);
+    }
+    absl::StatusOr<bool> at = vfs->IsFileAt(**stale, temp);
+    if (!at.ok()) return IoErrorFrom(at.status());
+    if (!*at) return in_use();  // taken over by another creator meanwhile
+    // Its creator crashed: no one else can have it now.
+    if (absl::Status s = vfs->Remove(temp); !s.ok()) return IoErrorFrom(s);
+    file = vfs->Create(temp);
+  }
+  if (!file.ok()) {
+    if (file.status().code() == absl::StatusCode::kAlreadyExists) return in_use();
+    if (file.status().code() == absl::StatusCode::kNotFound) {
+      return MakeError(Error::kFileNotFound, file.status().message());
+    }
+    return IoErrorFrom(file.status());
+  }
+  if (absl::Status s = (*file)->Lock(); !s.ok()) {
+    return s.code() == absl::StatusCode::kFailedPrecondition ? in_use() : IoErrorFrom(s);
+  }
+  absl::StatusOr<bool> at = vfs->IsFileAt(**file, temp);
+  if (!at.ok()) return IoErrorFrom(at.status());
+  if (!*at) return in_use();  // taken over between its creation and the lock
   return file;
 }
 
@@ -87,29 +126,42 @@ Engine::Engine(const Config& config, std::unique_ptr<vfs::Vfs> owned_vfs,
   allocator_.set_defer_frees(true);
 }
 
-Engine::~Engine() { Close().IgnoreError(); }
+Engine::~Engine() {
+  if (creation_.has_value()) {
+    Discard();
+  } else {
+    Close().IgnoreError();
+  }
+}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(vfs::Vfs* vfs, const std::string& path,
                                                        const Config& config,
                                                        std::unique_ptr<vfs::Vfs> owned_vfs) {
-  absl::StatusOr<std::unique_ptr<vfs::File>> file = OpenLocked(vfs, path, /*create=*/true);
+  absl::StatusOr<bool> exists = vfs->Exists(path);
+  if (!exists.ok()) return IoErrorFrom(exists.status());
+  if (*exists) {
+    return MakeError(Error::kFileAlreadyExists, absl::StrCat("create ", path, ": exists"));
+  }
+  absl::StatusOr<std::unique_ptr<vfs::File>> file =
+      TakeCreationFile(vfs, path, CreationPath(path));
   if (!file.ok()) return file.status();
   auto engine = std::unique_ptr<Engine>(
       new Engine(config, std::move(owned_vfs), std::make_unique<PageFile>(std::move(*file))));
   Engine& e = *engine;
+  e.creation_ = Creation{vfs, path};  // from here, a failure discards the file
   std::lock_guard<TimedMutex> lock(e.commit_mu_);
 
-  // The initial pages are written in place, not journaled: until the header is durable the
-  // file is not a persy file, and a crash before that leaves one that Open rejects.
+  // The initial pages are written in place, not journaled: the file gets its name only once
+  // it is complete and durable (Publish).
   PageDelta delta(&e.cache_);
-  if (absl::Status s = Allocator::Format(delta); !s.ok()) return s;
+  if (absl::Status s = Allocator::Format(delta); !s.ok()) return IoErrorFrom(s);
   absl::StatusOr<PageId> catalog_root = e.allocator_.Allocate(delta);
-  if (!catalog_root.ok()) return catalog_root.status();
+  if (!catalog_root.ok()) return IoErrorFrom(catalog_root.status());
   FormatCatalog(delta, *catalog_root);
   absl::StatusOr<PageId> head = e.ReserveJournalPage(delta);
-  if (!head.ok()) return head.status();
+  if (!head.ok()) return IoErrorFrom(head.status());
   absl::StatusOr<PageId> next = e.ReserveJournalPage(delta);
-  if (!next.ok()) return next.status();
+  if (!next.ok()) return IoErrorFrom(next.status());
   delta.SealAll(/*lsn=*/0);
   // Through the cache, which may already hold these pages as read (all zero) by the delta.
   for (const auto& [id, page] : delta.pages()) {
@@ -129,7 +181,6 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(vfs::Vfs* vfs, const std:
   e.header_.catalog_root = *catalog_root;
   if (absl::Status s = WriteFileHeader(*e.file_, e.header_); !s.ok()) return IoErrorFrom(s);
   if (absl::Status s = e.file_->Sync(); !s.ok()) return IoErrorFrom(s);
-  if (absl::Status s = vfs->SyncDir(path); !s.ok()) return IoErrorFrom(s);
 
   e.journal_ = std::make_unique<JournalWriter>(e.file_.get(), *tail, e.header_.next_lsn,
                                                e.header_.counter);
@@ -137,9 +188,39 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(vfs::Vfs* vfs, const std:
   return engine;
 }
 
+absl::Status Engine::Publish() {
+  assert(creation_.has_value());
+  const std::string temp = CreationPath(creation_->path);
+  absl::Status renamed = creation_->vfs->RenameNoReplace(temp, creation_->path);
+  if (!renamed.ok()) {
+    Discard();
+    if (renamed.code() == absl::StatusCode::kAlreadyExists) {
+      return MakeError(Error::kFileAlreadyExists, renamed.message());
+    }
+    return IoErrorFrom(renamed);
+  }
+  const Creation creation = *std::move(creation_);
+  creation_.reset();
+  if (absl::Status s = creation.vfs->SyncDir(creation.path); !s.ok()) return IoErrorFrom(s);
+  return absl::OkStatus();
+}
+
+void Engine::Discard() {
+  std::lock_guard<TimedMutex> lock(commit_mu_);
+  closed_ = true;
+  {
+    std::lock_guard<std::mutex> counters(counter_mu_);
+    if (failed_.ok()) failed_ = Closed();
+  }
+  if (!creation_.has_value()) return;
+  // While the file is still open and locked: a creator that takes over `temp` holds its lock.
+  creation_->vfs->Remove(CreationPath(creation_->path)).IgnoreError();
+  creation_.reset();
+}
+
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(vfs::Vfs* vfs, const std::string& path,
                                                      const Config& config) {
-  absl::StatusOr<std::unique_ptr<vfs::File>> file = OpenLocked(vfs, path, /*create=*/false);
+  absl::StatusOr<std::unique_ptr<vfs::File>> file = OpenLocked(vfs, path);
   if (!file.ok()) return file.status();
   auto engine = std::unique_ptr<Engine>(
       new Engine(config, nullptr, std::make_unique<PageFile>(std::move(*file))));

@@ -59,11 +59,25 @@ class TxState;
 
 class Engine : public CommittedState {
  public:
-  // Creates a new file (FileAlreadyExists if it exists). `owned_vfs`, if given, is the Vfs
-  // `vfs` points to and lives as long as the engine (in-memory mode).
+  // Creates a new file, built at CreationPath(path) and given the name `path` only by
+  // Publish(), so that a crash before leaves no file at `path`. A creation file left by a
+  // creator that crashed (nobody holds its lock) is removed and built anew. `owned_vfs`, if
+  // given, is the Vfs `vfs` points to and lives as long as the engine (in-memory mode).
+  // Errors: FileAlreadyExists (`path` exists), AlreadyInUse (another creator is building it),
+  // FileNotFound (no such directory), Io.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(vfs::Vfs* vfs, const std::string& path,
                                                         const Config& config,
                                                         std::unique_ptr<vfs::Vfs> owned_vfs = {});
+  // Where Create builds the file for `path`.
+  static std::string CreationPath(const std::string& path) { return path + ".creating"; }
+  // Renames the created file to its path, never replacing one, and makes the name durable.
+  // On FileAlreadyExists (another creator was first) or a failed rename the engine is
+  // discarded (Discard); on a failed directory sync the file is in place, but its name may not
+  // survive a crash. Errors: FileAlreadyExists, Io. REQUIRES: called once, after Create.
+  absl::Status Publish();
+  // Removes a created file not yet published, and closes without a checkpoint. Called by the
+  // destructor of an engine never published.
+  void Discard();
   // Opens and recovers an existing file (FileNotFound, NotPersyFile, AlreadyInUse, DataLoss).
   static absl::StatusOr<std::unique_ptr<Engine>> Open(vfs::Vfs* vfs, const std::string& path,
                                                       const Config& config);
@@ -200,6 +214,14 @@ class Engine : public CommittedState {
   const std::unique_ptr<vfs::Vfs> owned_vfs_;  // in-memory mode only
   const std::unique_ptr<PageFile> file_;
   PageCache cache_;
+
+  // From Create until Publish or Discard, which the creating thread calls before the engine
+  // is shared: where the file is to go.
+  struct Creation {
+    vfs::Vfs* vfs = nullptr;
+    std::string path;
+  };
+  std::optional<Creation> creation_;
 
   mutable TimedMutex commit_mu_;
   // State below is protected by commit_mu_.
