@@ -412,7 +412,9 @@ InDoubtFile MakeInDoubtFile(SimVfs& sim) {
     auto tx = MustBegin(*f.db, WithId(name));
     out.ids[name] = *tx->Insert("s", std::string(name == "b" ? 9000 : 100, name[0]));
     EXPECT_OK(tx->Put<uint64_t, std::string>("i", name[0], name));
-    if (name == "a") EXPECT_OK(tx->Update("s", f.base, "updated by a"));
+    if (name == "a") {
+      EXPECT_OK(tx->Update("s", f.base, "updated by a"));
+    }
     auto prepared = tx->Prepare();
     EXPECT_OK(prepared);
     handles.push_back(std::move(*prepared));

@@ -220,8 +220,12 @@ TEST(SimVfsTest, UnsyncedRenameMayBeUndoneNameByName) {
     sim.Crash();
     const bool at_old = *sim.Exists("/db/old");
     const bool at_new = *sim.Exists("/db/new");
-    if (at_old) EXPECT_EQ(ReadAll(*MustOpen(sim, "/db/old")), "data");
-    if (at_new) EXPECT_EQ(ReadAll(*MustOpen(sim, "/db/new")), "data");
+    if (at_old) {
+      EXPECT_EQ(ReadAll(*MustOpen(sim, "/db/old")), "data");
+    }
+    if (at_new) {
+      EXPECT_EQ(ReadAll(*MustOpen(sim, "/db/new")), "data");
+    }
     outcomes.insert({at_old, at_new});
   }
   EXPECT_EQ(outcomes.size(), 4u) << "seed " << seed;
