@@ -83,17 +83,22 @@ absl::StatusOr<std::unique_ptr<vfs::File>> TakeCreationFile(vfs::Vfs* vfs,
     return MakeError(Error::kAlreadyInUse,
                      absl::StrCat("another process is creating ", path, " (", temp, ")"));
   };
+  // Locks `file` and checks that it is still at `temp`: AlreadyInUse if a live creator holds
+  // it, or if another creator took it over before the lock.
+  const auto lock_at_temp = [&](vfs::File& file) -> absl::Status {
+    if (absl::Status s = file.Lock(); !s.ok()) {
+      return s.code() == absl::StatusCode::kFailedPrecondition ? in_use() : IoErrorFrom(s);
+    }
+    absl::StatusOr<bool> at = vfs->IsFileAt(file, temp);
+    if (!at.ok()) return IoErrorFrom(at.status());
+    return *at ? absl::OkStatus() : in_use();
+  };
   absl::StatusOr<std::unique_ptr<vfs::File>> file = vfs->Create(temp);
   if (file.status().code() == absl::StatusCode::kAlreadyExists) {
     absl::StatusOr<std::unique_ptr<vfs::File>> stale = vfs->Open(temp);
     if (stale.status().code() == absl::StatusCode::kNotFound) return in_use();  // just went
     if (!stale.ok()) return IoErrorFrom(stale.status());
-    if (absl::Status s = (*stale)->Lock(); !s.ok()) {
-      return s.code() == absl::StatusCode::kFailedPrecondition ? in_use() : IoErrorFrom(s);
-    }
-    absl::StatusOr<bool> at = vfs->IsFileAt(**stale, temp);
-    if (!at.ok()) return IoErrorFrom(at.status());
-    if (!*at) return in_use();  // taken over by another creator meanwhile
+    if (absl::Status s = lock_at_temp(**stale); !s.ok()) return s;
     // Its creator crashed: no one else can have it now.
     if (absl::Status s = vfs->Remove(temp); !s.ok()) return IoErrorFrom(s);
     file = vfs->Create(temp);
@@ -105,12 +110,7 @@ absl::StatusOr<std::unique_ptr<vfs::File>> TakeCreationFile(vfs::Vfs* vfs,
     }
     return IoErrorFrom(file.status());
   }
-  if (absl::Status s = (*file)->Lock(); !s.ok()) {
-    return s.code() == absl::StatusCode::kFailedPrecondition ? in_use() : IoErrorFrom(s);
-  }
-  absl::StatusOr<bool> at = vfs->IsFileAt(**file, temp);
-  if (!at.ok()) return IoErrorFrom(at.status());
-  if (!*at) return in_use();  // taken over between its creation and the lock
+  if (absl::Status s = lock_at_temp(**file); !s.ok()) return s;
   return file;
 }
 
