@@ -6,7 +6,7 @@
 #
 # ASan and UBSan run together, in one build (--config=asan --config=ubsan: their flags add up,
 # -fsanitize=address -fsanitize=undefined), as many projects run them; each of the two configs
-# also works alone. One build less saves about 4 minutes of CI, as every configuration compiles
+# also works alone. One build less saves about 3 minutes of CI, as every configuration compiles
 # everything anew.
 # Extra arguments after the flag go to every `bazel test` (e.g. --test_filter=...).
 set -euo pipefail
