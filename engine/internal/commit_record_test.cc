@@ -27,14 +27,18 @@ std::map<PageId, std::string> Bytes(const std::map<PageId, PageBuf>& pages) {
   return out;
 }
 
+// The base of page `id` in `bases`, or nullptr.
+const PageBuf* BaseIn(const std::map<PageId, PageBuf>& bases, PageId id) {
+  auto it = bases.find(id);
+  return it == bases.end() ? nullptr : &it->second;
+}
+
 // The record's pages as images, from `bases` for the differences.
 std::map<PageId, PageBuf> Apply(const CommitRecord& record,
                                 const std::map<PageId, PageBuf>& bases) {
   std::map<PageId, PageBuf> out;
   for (const PageChange& change : record.pages) {
-    auto base = bases.find(change.id);
-    absl::StatusOr<PageBuf> page =
-        ApplyPageChange(change, base == bases.end() ? nullptr : &base->second);
+    absl::StatusOr<PageBuf> page = ApplyPageChange(change, BaseIn(bases, change.id));
     EXPECT_TRUE(page.ok()) << page.status();
     if (page.ok()) out[change.id] = *page;
   }
@@ -174,10 +178,7 @@ TEST(CommitRecordTest, DamageNeverCrashes) {
   log.prepares = {{8, "a write set"}};
   log.decisions = {{2, true}};
   const std::string payload =
-      EncodeCommitRecord(log, pages, [&](PageId id) -> const PageBuf* {
-        auto it = bases.find(id);
-        return it == bases.end() ? nullptr : &it->second;
-      });
+      EncodeCommitRecord(log, pages, [&](PageId id) { return BaseIn(bases, id); });
   ASSERT_TRUE(DecodeCommitRecord(payload).ok());
   int decoded = 0;
   int data_loss = 0;
@@ -190,9 +191,7 @@ TEST(CommitRecordTest, DamageNeverCrashes) {
     if (record.ok()) {
       ++decoded;
       for (const PageChange& change : record->pages) {
-        auto base = bases.find(change.id);
-        absl::StatusOr<PageBuf> page =
-            ApplyPageChange(change, base == bases.end() ? nullptr : &base->second);
+        absl::StatusOr<PageBuf> page = ApplyPageChange(change, BaseIn(bases, change.id));
         EXPECT_TRUE(page.ok() || page.status().code() == absl::StatusCode::kDataLoss)
             << page.status();
       }
