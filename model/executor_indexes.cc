@@ -75,6 +75,37 @@ absl::Status EngineRange(Db& db, const std::string& index, const IndexBound& fro
                   });
 }
 
+// The typed Range<K, V> with K `types.key` and V `types.value`, collecting as EngineRange does.
+// The bounds' keys are of type K (or unbounded).
+template <typename Db>
+absl::Status TypedRange(Db& db, const std::string& index, const IndexBound& from,
+                        const IndexBound& to, Direction direction, size_t limit,
+                        RangeTypes types, std::vector<IndexEntry>* got) {
+  return std::visit(
+      [&](const auto& k, const auto& v) -> absl::Status {
+        using K = std::decay_t<decltype(k)>;
+        using V = std::decay_t<decltype(v)>;
+        return db.template Range<K, V>(
+            index, from, to, direction, [&](const K& key, const std::vector<V>& values) {
+              IndexEntry entry{IndexValue(std::in_place_type<K>, key), {}};
+              for (const V& value : values) entry.values.emplace_back(std::in_place_type<V>, value);
+              got->push_back(std::move(entry));
+              return limit == 0 || got->size() < limit;
+            });
+      },
+      IndexValueFor(types.key, 0), IndexValueFor(types.value, 0));
+}
+
+// The range `args` asks for: typed or not.
+template <typename Db>
+absl::Status AnyRange(Db& db, const std::string& index, const IndexBound& from,
+                      const IndexBound& to, const IndexArgs& args,
+                      std::optional<RangeTypes> typed, std::vector<IndexEntry>* got) {
+  const size_t limit = static_cast<size_t>(args.limit);
+  return typed.has_value() ? TypedRange(db, index, from, to, args.direction, limit, *typed, got)
+                           : EngineRange(db, index, from, to, args.direction, limit, got);
+}
+
 }  // namespace
 
 absl::Status Executor::ApplyIndexTxOp(const Op& op, Slot& slot) {
@@ -157,13 +188,13 @@ absl::Status Executor::ApplyIndexTxOp(const Op& op, Slot& slot) {
       const IndexType key_type = KeyTypeOf(op, info, args);
       const IndexBound from = BoundOf(args.from, key_type, op.key);
       const IndexBound to = BoundOf(args.to, key_type, op.value);
-      const size_t limit = static_cast<size_t>(args.limit);
+      const std::optional<RangeTypes> typed =
+          args.typed ? std::optional(RangeTypes{key_type, value_type}) : std::nullopt;
       std::vector<IndexEntry> got;
-      const absl::Status engine =
-          EngineRange(*slot.tx, name, from, to, args.direction, limit, &got);
+      const absl::Status engine = AnyRange(*slot.tx, name, from, to, args, typed, &got);
       const bool io = IoHit();
-      const Result<std::vector<IndexEntry>> model =
-          model_.Range(tx, name, from, to, args.direction, limit);
+      const Result<std::vector<IndexEntry>> model = model_.Range(
+          tx, name, from, to, args.direction, static_cast<size_t>(args.limit), typed);
       const std::string what_range = ToString(op);
       MODEL_RETURN_IF_ERROR(ExpectError(what_range, model.error, engine, io));
       if (engine.ok() && model.ok() && got != model.value) {
@@ -214,13 +245,17 @@ absl::Status Executor::ApplyIndexCommittedRead(const Op& op, const ReadSource& s
       const IndexBound from = BoundOf(args.from, key_type, op.key);
       const IndexBound to = BoundOf(args.to, key_type, op.value);
       const size_t limit = static_cast<size_t>(args.limit);
+      const std::optional<RangeTypes> typed =
+          args.typed ? std::optional(RangeTypes{key_type, ValueTypeOf(op, info, args)})
+                     : std::nullopt;
       std::vector<IndexEntry> got;
       const absl::Status engine =
-          snapshot != nullptr ? EngineRange(*snapshot, name, from, to, args.direction, limit, &got)
-                              : EngineRange(*db_, name, from, to, args.direction, limit, &got);
+          snapshot != nullptr ? AnyRange(*snapshot, name, from, to, args, typed, &got)
+                              : AnyRange(*db_, name, from, to, args, typed, &got);
       const Result<std::vector<IndexEntry>> model =
-          view.has_value() ? model_.SnapshotRange(*view, name, from, to, args.direction, limit)
-                           : model_.RangeCommitted(name, from, to, args.direction, limit);
+          view.has_value()
+              ? model_.SnapshotRange(*view, name, from, to, args.direction, limit, typed)
+              : model_.RangeCommitted(name, from, to, args.direction, limit, typed);
       const std::string what = prefix + ToString(op);
       MODEL_RETURN_IF_ERROR(ExpectError(what, model.error, engine, io || IoHit()));
       if (engine.ok() && model.ok() && got != model.value) {

@@ -249,7 +249,11 @@ void Model::RecordWrite(Tx& tx, std::string_view name, const IndexDef& def,
   if (tx.created_indexes.count(std::string(name)) == 0) tx.changed_indexes.emplace(name, def.id);
 }
 
-Error Model::CheckBounds(const IndexDef& def, const IndexBound& from, const IndexBound& to) {
+Error Model::CheckBounds(const IndexDef& def, const IndexBound& from, const IndexBound& to,
+                         std::optional<RangeTypes> typed) {
+  if (typed.has_value() && (typed->key != def.key_type || typed->value != def.value_type)) {
+    return Error::kIndexTypeMismatch;
+  }
   const bool has_from = from.kind != IndexBound::Kind::kUnbounded;
   const bool has_to = to.kind != IndexBound::Kind::kUnbounded;
   if (has_from && TypeOf(from.key) != def.key_type) return Error::kIndexTypeMismatch;
@@ -379,12 +383,15 @@ Result<std::vector<IndexValue>> Model::Get(TxId id, std::string_view name, const
 
 Result<std::vector<IndexEntry>> Model::Range(TxId id, std::string_view name,
                                              const IndexBound& from, const IndexBound& to,
-                                             Direction direction, size_t limit) {
+                                             Direction direction, size_t limit,
+                                             std::optional<RangeTypes> typed) {
   Tx& tx = LiveTx(id);
   if (tx.finished) return Error::kTransactionFinished;
   const std::optional<IndexDef> def = VisibleIndex(tx, name);
   if (!def.has_value()) return Error::kIndexNotFound;
-  if (const Error error = CheckBounds(*def, from, to); error != Error::kNone) return error;
+  if (const Error error = CheckBounds(*def, from, to, typed); error != Error::kNone) {
+    return error;
+  }
   // Every key the tx may see: the committed ones of this index id and those it wrote.
   KeyMap<ValueSet> entries;
   if (const Index* committed = IndexById(committed_, def->id)) {
@@ -413,10 +420,11 @@ Result<std::vector<IndexValue>> Model::GetIn(const Committed& state, std::string
 
 Result<std::vector<IndexEntry>> Model::RangeIn(const Committed& state, std::string_view name,
                                                const IndexBound& from, const IndexBound& to,
-                                               Direction direction, size_t limit) {
+                                               Direction direction, size_t limit,
+                                               std::optional<RangeTypes> typed) {
   auto it = state.indexes.find(std::string(name));
   if (it == state.indexes.end()) return Error::kIndexNotFound;
-  if (const Error error = CheckBounds(it->second.def, from, to); error != Error::kNone) {
+  if (const Error error = CheckBounds(it->second.def, from, to, typed); error != Error::kNone) {
     return error;
   }
   return RangeOf(it->second.entries, from, to, direction, limit);
@@ -437,9 +445,10 @@ Result<std::vector<IndexValue>> Model::GetCommitted(std::string_view name, const
 Result<std::vector<IndexEntry>> Model::RangeCommitted(std::string_view name,
                                                       const IndexBound& from,
                                                       const IndexBound& to, Direction direction,
-                                                      size_t limit) const {
+                                                      size_t limit,
+                                                      std::optional<RangeTypes> typed) const {
   RequireCertain();
-  return RangeIn(committed_, name, from, to, direction, limit);
+  return RangeIn(committed_, name, from, to, direction, limit, typed);
 }
 
 bool Model::ExistsIndexCommitted(std::string_view name) const {

@@ -69,6 +69,12 @@ void ReplayOp(ValueMode mode, const IndexOp& op, ValueSet& values);
 // Whether `key` lies within the bounds (`from` below, `to` above; kUnbounded: no bound).
 bool InRange(const IndexValue& key, const IndexBound& from, const IndexBound& to);
 
+// The key and value types a typed Range<K, V> names.
+struct RangeTypes {
+  IndexType key;
+  IndexType value;
+};
+
 // A key and its values, as a range visits them (values in order, never empty).
 struct IndexEntry {
   IndexValue key;

@@ -401,6 +401,26 @@ TEST_F(IndexModelTest, RangeErrorsInOrder) {
   EXPECT_EQ(range(big, all), Error::kKeyTooBig);
   EXPECT_EQ(range(all, all), Error::kNone);
   EXPECT_EQ(range(IndexBound::Included(Str(std::string(512, 'k'))), all), Error::kNone);
+  // The typed Range<K, V>: K and V first, then the bounds as above.
+  const auto typed = [&](IndexType key, IndexType value, const IndexBound& from,
+                         const IndexBound& to) {
+    return m_.Range(tx, "s", from, to, Direction::kForward, 0, RangeTypes{key, value}).error;
+  };
+  EXPECT_EQ(typed(IndexType::kString, IndexType::kU8, all, all), Error::kNone);
+  EXPECT_EQ(typed(IndexType::kU64, IndexType::kU8, all, all), Error::kIndexTypeMismatch);
+  EXPECT_EQ(typed(IndexType::kString, IndexType::kU16, all, all), Error::kIndexTypeMismatch);
+  EXPECT_EQ(typed(IndexType::kString, IndexType::kU16, all, big), Error::kIndexTypeMismatch);
+  EXPECT_EQ(typed(IndexType::kString, IndexType::kU8, all, big), Error::kKeyTooBig);
+  EXPECT_EQ(typed(IndexType::kString, IndexType::kU8, wrong, all), Error::kIndexTypeMismatch);
+  ASSERT_EQ(m_.Commit(tx), Error::kNone);
+  EXPECT_EQ(m_.RangeCommitted("s", all, all, Direction::kForward, 0,
+                              RangeTypes{IndexType::kString, IndexType::kU16})
+                .error,
+            Error::kIndexTypeMismatch);
+  EXPECT_EQ(m_.RangeCommitted("s", all, all, Direction::kForward, 0,
+                              RangeTypes{IndexType::kString, IndexType::kU8})
+                .error,
+            Error::kNone);
 }
 
 TEST_F(IndexModelTest, ATransactionSeesItsOwnOpsOverTheCommittedValuesNow) {

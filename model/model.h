@@ -56,8 +56,9 @@
 //     sees them are neither empty nor exactly {value} (nothing is recorded). Remove: as Put
 //     without the last check (the value's checks only with a value; removing what is absent is
 //     no error, and counts as a remove). Get: IndexNotFound, IndexTypeMismatch (key; the typed
-//     Get then the value type), KeyTooBig. Range: IndexNotFound, IndexTypeMismatch (from's key
-//     if bounded, then to's), KeyTooBig (same order).
+//     Get then the value type), KeyTooBig. Range: IndexNotFound, IndexTypeMismatch (the typed
+//     Range's key type, then its value type, then from's key if bounded, then to's), KeyTooBig
+//     (from's, then to's).
 //   - Visibility of an index: as for segments (the one the tx created under that name, else
 //     the one committed now under it unless the tx dropped that very id). The values of a key
 //     as the tx sees them: the committed values now of that index id (none for an index the tx
@@ -285,10 +286,12 @@ class Model {
   // With `value_type`, as the typed Get<K, V>: also IndexTypeMismatch for the value type.
   Result<std::vector<IndexValue>> Get(TxId tx, std::string_view index, const IndexValue& key,
                                       std::optional<IndexType> value_type = std::nullopt);
-  // With `limit` > 0 stops after visiting that many keys.
+  // With `limit` > 0 stops after visiting that many keys; with `typed`, as the typed
+  // Range<K, V>: also IndexTypeMismatch for K, then V, before the bounds.
   Result<std::vector<IndexEntry>> Range(TxId tx, std::string_view index, const IndexBound& from,
                                         const IndexBound& to, Direction direction,
-                                        size_t limit = 0);
+                                        size_t limit = 0,
+                                        std::optional<RangeTypes> typed = std::nullopt);
 
   // The Persy calls that read committed data.
   Result<std::optional<std::string>> ReadCommitted(std::string_view segment, Id id) const;
@@ -298,9 +301,9 @@ class Model {
   Result<std::vector<IndexValue>> GetCommitted(
       std::string_view index, const IndexValue& key,
       std::optional<IndexType> value_type = std::nullopt) const;
-  Result<std::vector<IndexEntry>> RangeCommitted(std::string_view index, const IndexBound& from,
-                                                 const IndexBound& to, Direction direction,
-                                                 size_t limit = 0) const;
+  Result<std::vector<IndexEntry>> RangeCommitted(
+      std::string_view index, const IndexBound& from, const IndexBound& to, Direction direction,
+      size_t limit = 0, std::optional<RangeTypes> typed = std::nullopt) const;
   bool ExistsIndexCommitted(std::string_view name) const;
   std::vector<IndexInfo> ListIndexesCommitted() const;
 
@@ -347,9 +350,10 @@ class Model {
   Result<std::vector<IndexValue>> SnapshotGet(
       SnapshotId snapshot, std::string_view index, const IndexValue& key,
       std::optional<IndexType> value_type = std::nullopt) const;
-  Result<std::vector<IndexEntry>> SnapshotRange(SnapshotId snapshot, std::string_view index,
-                                                const IndexBound& from, const IndexBound& to,
-                                                Direction direction, size_t limit = 0) const;
+  Result<std::vector<IndexEntry>> SnapshotRange(
+      SnapshotId snapshot, std::string_view index, const IndexBound& from, const IndexBound& to,
+      Direction direction, size_t limit = 0,
+      std::optional<RangeTypes> typed = std::nullopt) const;
   bool SnapshotExistsIndex(SnapshotId snapshot, std::string_view name) const;
   std::vector<IndexInfo> SnapshotListIndexes(SnapshotId snapshot) const;
   // The index `name` as the snapshot has it (for harnesses that pick keys of its type).
@@ -514,7 +518,8 @@ class Model {
                                                std::optional<IndexType> value_type);
   static Result<std::vector<IndexEntry>> RangeIn(const Committed& state, std::string_view name,
                                                  const IndexBound& from, const IndexBound& to,
-                                                 Direction direction, size_t limit);
+                                                 Direction direction, size_t limit,
+                                                 std::optional<RangeTypes> typed);
   static std::vector<IndexInfo> ListIndexesIn(const Committed& state);
   const Committed& SnapshotState(SnapshotId snapshot) const;
 
@@ -545,7 +550,8 @@ class Model {
   static Index* IndexById(Committed& committed, uint32_t id);
   static ValueSet CommittedValues(const Committed& committed, uint32_t index_id,
                                   const IndexValue& key);
-  static Error CheckBounds(const IndexDef& def, const IndexBound& from, const IndexBound& to);
+  static Error CheckBounds(const IndexDef& def, const IndexBound& from, const IndexBound& to,
+                           std::optional<RangeTypes> typed);
   static std::vector<IndexEntry> RangeOf(const KeyMap<ValueSet>& entries, const IndexBound& from,
                                          const IndexBound& to, Direction direction,
                                          size_t limit);

@@ -43,8 +43,15 @@ std::string ShowBounds(const Op& op, const IndexArgs& args) {
   const std::string to = args.to == Kind::kUnbounded ? ")"
                          : absl::StrCat(ShowPick("key", op.value, args.wrong_key_type),
                                         args.to == Kind::kIncluded ? "]" : ")");
+  // A typed range's key type shows in its bounds, if it has any.
+  const bool wrong_key = args.typed && args.wrong_key_type && args.from == Kind::kUnbounded &&
+                         args.to == Kind::kUnbounded;
+  const bool wrong_value = args.typed && args.wrong_value_type;
   return absl::StrCat(from, to, args.direction == Direction::kBackward ? ", backward" : "",
-                      args.limit > 0 ? absl::StrCat(", limit ", args.limit) : "");
+                      args.limit > 0 ? absl::StrCat(", limit ", args.limit) : "",
+                      args.typed ? ", typed" : "", wrong_key ? " with a wrong key type" : "",
+                      wrong_value ? (wrong_key ? " and value type" : " with a wrong value type")
+                                  : "");
 }
 
 // Unsigned integers: small ones, then the edges.

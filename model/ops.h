@@ -126,9 +126,11 @@ IndexType OtherIndexType(IndexType type, int pick);
 // The choices of an index op besides its index, key and value, packed into Op::arg.
 struct IndexArgs {
   bool wrong_key_type = false;    // the key (or the bounds' keys) of another type
-  bool wrong_value_type = false;  // kPut, kRemove with_value, typed kGet: the value type
+  bool wrong_value_type = false;  // kPut, kRemove with_value, typed reads: the value type
   bool with_value = false;        // kRemove: only the op's value
-  bool typed = false;             // kGet, kGetCommitted: the typed Get<K, V>
+  // The reads (kGet, kRange and their committed and snapshot forms): the typed Get<K, V> or
+  // Range<K, V>, K the key's (or the bounds') type.
+  bool typed = false;
   IndexBound::Kind from = IndexBound::Kind::kUnbounded;  // kRange: the bounds
   IndexBound::Kind to = IndexBound::Kind::kUnbounded;
   Direction direction = Direction::kForward;

@@ -101,6 +101,13 @@ TEST(OpsTest, IndexOpsToString) {
   op.kind = OpKind::kRangeCommitted;
   op.arg = 0;
   EXPECT_EQ(ToString(op), "RangeCommitted(\"i0\", (..))");
+  op.arg = EncodeIndexArgs(
+      IndexArgs{.wrong_key_type = true, .wrong_value_type = true, .typed = true});
+  EXPECT_EQ(ToString(op),
+            "RangeCommitted(\"i0\", (..), typed with a wrong key type and value type)");
+  range.typed = true;
+  op.arg = EncodeIndexArgs(range);
+  EXPECT_EQ(ToString(op), "RangeCommitted(\"i0\", [key 3..key 1), backward, limit 2, typed)");
   op.kind = OpKind::kListIndexesCommitted;
   EXPECT_EQ(ToString(op), "ListIndexesCommitted()");
 }

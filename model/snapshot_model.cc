@@ -49,8 +49,9 @@ Result<std::vector<IndexValue>> Model::SnapshotGet(SnapshotId snapshot, std::str
 
 Result<std::vector<IndexEntry>> Model::SnapshotRange(SnapshotId snapshot, std::string_view index,
                                                      const IndexBound& from, const IndexBound& to,
-                                                     Direction direction, size_t limit) const {
-  return RangeIn(SnapshotState(snapshot), index, from, to, direction, limit);
+                                                     Direction direction, size_t limit,
+                                                     std::optional<RangeTypes> typed) const {
+  return RangeIn(SnapshotState(snapshot), index, from, to, direction, limit, typed);
 }
 
 bool Model::SnapshotExistsIndex(SnapshotId snapshot, std::string_view name) const {
