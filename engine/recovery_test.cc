@@ -17,12 +17,14 @@
 #include <gtest/gtest.h>
 
 #include "engine/persy.h"
+#include "engine/test_util.h"
 #include "tools/test_seed.h"
 #include "vfs/sim_vfs.h"
 
 namespace persy {
 namespace {
 
+using ::persy::testing::FileSize;
 using vfs::IoKind;
 using vfs::SimDamage;
 using vfs::SimVfs;
@@ -69,15 +71,6 @@ absl::Status RunStep(Persy& db, uint64_t seed, int step, const State& before, St
     }
   }
   return (*tx)->Commit();
-}
-
-uint64_t FileSize(SimVfs& sim) {
-  auto file = sim.Open(kPath);
-  EXPECT_TRUE(file.ok()) << file.status();
-  if (!file.ok()) return 0;
-  absl::StatusOr<uint64_t> size = (*file)->Size();
-  EXPECT_TRUE(size.ok()) << size.status();
-  return size.ok() ? *size : 0;
 }
 
 std::unique_ptr<Persy> CreateWithSegment(SimVfs& sim, const Config& config) {
@@ -166,7 +159,7 @@ TEST(RecoveryTest, CrashAtEveryEventOfClose) {
     state.clear();
     ASSERT_TRUE((*deleting)->Commit().ok());
 
-    const uint64_t size_before = FileSize(sim);
+    const uint64_t size_before = FileSize(sim, kPath);
     sim.PowerOffAfter(k);
     const absl::Status closed = db->Close();
     const bool power_lost = sim.powered_off();
@@ -180,7 +173,7 @@ TEST(RecoveryTest, CrashAtEveryEventOfClose) {
       // Most seeds' files shrink here (24 of 30 tried).
       std::printf("the file: %llu bytes before the close, %llu after\n",
                   static_cast<unsigned long long>(size_before),
-                  static_cast<unsigned long long>(FileSize(sim)));
+                  static_cast<unsigned long long>(FileSize(sim, kPath)));
     }
 
     auto recovery = Persy::Recover(kPath, config, &sim);

@@ -24,6 +24,7 @@
 namespace persy {
 namespace {
 
+using ::persy::testing::FileSize;
 using ::persy::testing::MustBegin;
 using ::persy::testing::MustCreate;
 using vfs::SimVfs;
@@ -72,12 +73,6 @@ View ViewOf(Reader& reader) {
     }
   }
   return view;
-}
-
-uint64_t FileSize(SimVfs& sim) {
-  auto file = sim.Open(kPath);
-  EXPECT_OK(file);
-  return file.ok() ? *(*file)->Size() : 0;
 }
 
 // One random transaction: inserts (some records big enough to take several pages), updates and
@@ -246,7 +241,7 @@ TEST(SnapshotTest, FileDoesNotGrowWithoutBound) {
     ASSERT_EQ(ViewOf(**snapshot), view);
     snapshot->reset();
     rewrite(2);  // commits release the kept pages
-    sizes.push_back(FileSize(sim));
+    sizes.push_back(FileSize(sim, kPath));
   }
   // After a warm-up the size stays put: the last rounds are no bigger than round 10's by more
   // than a little (journal placement varies).
@@ -262,7 +257,7 @@ TEST(SnapshotTest, FileDoesNotGrowWithoutBound) {
   ASSERT_OK(held);
   const View view = ViewOf(**held);
   rewrite(200);
-  const uint64_t grown = FileSize(sim);
+  const uint64_t grown = FileSize(sim, kPath);
   EXPECT_GT(grown, settled + 100 * 4096);
   EXPECT_EQ(ViewOf(**held), view);
   held->reset();
@@ -273,7 +268,7 @@ TEST(SnapshotTest, FileDoesNotGrowWithoutBound) {
     rewrite(10);
     snapshot->reset();
     rewrite(2);
-    largest_after = std::max(largest_after, FileSize(sim));
+    largest_after = std::max(largest_after, FileSize(sim, kPath));
   }
   EXPECT_LE(largest_after, grown + 64 * 4096);
   std::printf("file size: settled %llu, with a held snapshot %llu, largest after release %llu\n",

@@ -1,5 +1,5 @@
 // Helpers for the engine's API tests: creating a database on the simulated disk, beginning a
-// transaction, and asserting a call's persy error by name.
+// transaction, reading a file's size, and asserting a call's persy error by name.
 //
 //   auto db = MustCreate(sim, "/db/x.persy");
 //   EXPECT_ERR(Error::kSegmentNotFound, tx->Insert("nope", "bytes"));
@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,17 @@ inline std::unique_ptr<Transaction> MustBegin(Persy& db, const TxOptions& option
   auto tx = db.Begin(options);
   EXPECT_TRUE(tx.ok()) << tx.status();
   return tx.ok() ? std::move(*tx) : nullptr;
+}
+
+// The size of the file at `path` as the simulated disk has it now (0, with a test failure, if it
+// cannot be read).
+inline uint64_t FileSize(vfs::SimVfs& sim, const std::string& path) {
+  auto file = sim.Open(path);
+  EXPECT_TRUE(file.ok()) << file.status();
+  if (!file.ok()) return 0;
+  absl::StatusOr<uint64_t> size = (*file)->Size();
+  EXPECT_TRUE(size.ok()) << size.status();
+  return size.ok() ? *size : 0;
 }
 
 inline TxOptions WithId(std::string transaction_id) {
