@@ -34,11 +34,6 @@
 namespace persy::internal {
 namespace {
 
-#define TEST_RETURN_IF_ERROR(expr)                             \
-  do {                                                         \
-    if (absl::Status s_ = StatusOf(expr); !s_.ok()) return s_; \
-  } while (0)
-
 using ::persy::testing::StatusOf;
 using Model = std::map<uint64_t, AddressEntry>;
 
@@ -137,13 +132,7 @@ class AddressTableTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::set<PageId>> UsedPages(PageDelta& d) {
-    std::set<PageId> used;
-    for (PageId id = 0; id <= source_.MaxPage() + 1; ++id) {
-      absl::StatusOr<bool> u = alloc_.IsUsed(d, id);
-      TEST_RETURN_IF_ERROR(u);
-      if (*u) used.insert(id);
-    }
-    return used;
+    return UsedPagesOf(source_, alloc_, d);
   }
 
   // Commits, then checks the committed tree against the model.

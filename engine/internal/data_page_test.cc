@@ -35,11 +35,6 @@
 namespace persy::internal {
 namespace {
 
-#define TEST_RETURN_IF_ERROR(expr)                               \
-  do {                                                           \
-    if (absl::Status s_ = StatusOf(expr); !s_.ok()) return s_;   \
-  } while (0)
-
 using ::persy::testing::StatusOf;
 
 template <typename... Args>
@@ -49,20 +44,6 @@ absl::Status Bad(const Args&... args) {
 
 // The address leaf that would link to the records: only named in messages.
 constexpr PageId kLeaf = 77;
-
-// Bytes that differ with `seed` at every position, so that a record read from the wrong place
-// or with the wrong length is caught.
-std::string Bytes(uint64_t seed, size_t n) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x | 1);  // never zero: a byte left unzeroed shows
-  }
-  return s;
-}
 
 // Raw fields of a data page body (docs/format.md).
 uint16_t Count(const PageBuf& p) { return GetU16(p.body()); }
@@ -184,13 +165,7 @@ class DataPageTest : public ::testing::Test {
 
   // The pages used in the bitmaps (up to past the highest page ever written).
   absl::StatusOr<std::set<PageId>> UsedPages(PageDelta& d) {
-    std::set<PageId> used;
-    for (PageId id = 0; id <= source_.MaxPage() + 1; ++id) {
-      absl::StatusOr<bool> u = alloc_.IsUsed(d, id);
-      TEST_RETURN_IF_ERROR(u);
-      if (*u) used.insert(id);
-    }
-    return used;
+    return UsedPagesOf(source_, alloc_, d);
   }
 
   // Commits, then checks the committed pages against the model (see the top of the file).
@@ -253,7 +228,7 @@ TEST_F(DataPageTest, VerifyCatchesALeakedPage) {
 
 TEST_F(DataPageTest, RecordsFillAPageThenSpillToANewTail) {
   // The first record starts a tail page.
-  EXPECT_EQ(Placed(0, Bytes(0, 1000)).slot, 0u);
+  EXPECT_EQ(Placed(0, TestBytes(0, 1000)).slot, 0u);
   const PageId first = tail_;
   ASSERT_NE(first, 0u);
   EXPECT_EQ(model_.at(0).at.page, first);
@@ -261,8 +236,8 @@ TEST_F(DataPageTest, RecordsFillAPageThenSpillToANewTail) {
   EXPECT_EQ(TypeOf(source_.At(first)), PageType::kData);
   // Four 1000-byte records take 8 + 4 * 1004 of 4064 bytes: 40 are left, exactly a 36-byte
   // record and its slot. Then not even a 0-byte record fits (its slot needs 4 bytes).
-  for (uint64_t k = 1; k < 4; ++k) ASSERT_OK(Place(k, Bytes(k, 1000)));
-  DataSlot at = Placed(4, Bytes(4, 36));
+  for (uint64_t k = 1; k < 4; ++k) ASSERT_OK(Place(k, TestBytes(k, 1000)));
+  DataSlot at = Placed(4, TestBytes(4, 36));
   EXPECT_EQ(at.page, first);
   EXPECT_EQ(at.slot, 4u);
   at = Placed(5, "");
@@ -273,21 +248,21 @@ TEST_F(DataPageTest, RecordsFillAPageThenSpillToANewTail) {
   EXPECT_EQ(Start(source_.At(first)), 8 + 4 * 5);
   // Two of the biggest records share a page; a third starts another.
   const PageId second = tail_;
-  ASSERT_OK(Place(6, Bytes(6, kMaxInlineSize)));
-  ASSERT_OK(Place(7, Bytes(7, kMaxInlineSize)));
+  ASSERT_OK(Place(6, TestBytes(6, kMaxInlineSize)));
+  ASSERT_OK(Place(7, TestBytes(7, kMaxInlineSize)));
   EXPECT_EQ(model_.at(7).at.page, second);
-  ASSERT_OK(Place(8, Bytes(8, kMaxInlineSize)));
+  ASSERT_OK(Place(8, TestBytes(8, kMaxInlineSize)));
   EXPECT_NE(model_.at(8).at.page, second);
   ASSERT_OK(Verify());
 }
 
 // A new slot when the only room is in holes: the directory must not grow into a record.
 TEST_F(DataPageTest, NewSlotWithRoomOnlyInHolesCompactsFirst) {
-  for (uint64_t k = 0; k < 4; ++k) ASSERT_OK(Place(k, Bytes(k, 1000)));
-  ASSERT_OK(Place(4, Bytes(4, 36)));  // full: no contiguous byte left
+  for (uint64_t k = 0; k < 4; ++k) ASSERT_OK(Place(k, TestBytes(k, 1000)));
+  ASSERT_OK(Place(4, TestBytes(4, 36)));  // full: no contiguous byte left
   const PageId page = tail_;
-  EXPECT_TRUE(Replaced(1, Bytes(11, 500)));  // a 500-byte hole, no free slot
-  DataSlot at = Placed(5, Bytes(5, 100));
+  EXPECT_TRUE(Replaced(1, TestBytes(11, 500)));  // a 500-byte hole, no free slot
+  DataSlot at = Placed(5, TestBytes(5, 100));
   EXPECT_EQ(at.page, page);
   EXPECT_EQ(at.slot, 5u);
   ASSERT_OK(Verify());
@@ -296,7 +271,7 @@ TEST_F(DataPageTest, NewSlotWithRoomOnlyInHolesCompactsFirst) {
 
 TEST_F(DataPageTest, ReadSmallReturnsExactlyTheBytes) {
   const std::vector<size_t> sizes = {0, 1, 0, 1999, kMaxInlineSize, 7};
-  for (size_t i = 0; i < sizes.size(); ++i) ASSERT_OK(Place(i, Bytes(i, sizes[i])));
+  for (size_t i = 0; i < sizes.size(); ++i) ASSERT_OK(Place(i, TestBytes(i, sizes[i])));
   for (const auto& [key, r] : model_) {  // in the delta, before the commit
     absl::StatusOr<std::string> got = ReadSmall(Tx(), r.at.page, r.at.slot, kLeaf);
     ASSERT_OK(got);
@@ -309,19 +284,19 @@ TEST_F(DataPageTest, ReadSmallReturnsExactlyTheBytes) {
 }
 
 TEST_F(DataPageTest, ReplaceInPlaceShrinksAndGrows) {
-  for (uint64_t k = 0; k < 4; ++k) ASSERT_OK(Place(k, Bytes(k, 1000)));
+  for (uint64_t k = 0; k < 4; ++k) ASSERT_OK(Place(k, TestBytes(k, 1000)));
   ASSERT_OK(Verify());
   const PageId page = tail_;
   const uint16_t offset = Offset(source_.At(page), 1);
   // Shrinking keeps the offset and zeroes the bytes let go (FormatProblem in Verify).
-  EXPECT_TRUE(Replaced(1, Bytes(11, 10)));
+  EXPECT_TRUE(Replaced(1, TestBytes(11, 10)));
   ASSERT_OK(Verify());
   EXPECT_EQ(Offset(source_.At(page), 1), offset);
   EXPECT_EQ(Length(source_.At(page), 1), 10u);
   // Growing into room that is only in a hole (1030 free, 40 of them contiguous): compaction.
-  EXPECT_TRUE(Replaced(2, Bytes(12, 1900)));
+  EXPECT_TRUE(Replaced(2, TestBytes(12, 1900)));
   // Growing by exactly the 130 bytes left.
-  EXPECT_TRUE(Replaced(3, Bytes(13, 1130)));
+  EXPECT_TRUE(Replaced(3, TestBytes(13, 1130)));
   ASSERT_OK(Verify());
   for (uint64_t k = 0; k < 4; ++k) {
     EXPECT_EQ(model_.at(k).at.page, page);
@@ -329,7 +304,7 @@ TEST_F(DataPageTest, ReplaceInPlaceShrinksAndGrows) {
   }
   EXPECT_EQ(Start(source_.At(page)), 8 + 4 * 4) << "the page is full to the byte";
   // One byte more does not fit: the record leaves, the page keeps the others.
-  EXPECT_FALSE(Replaced(0, Bytes(14, 1001)));
+  EXPECT_FALSE(Replaced(0, TestBytes(14, 1001)));
   EXPECT_NE(model_.at(0).at.page, page);
   EXPECT_EQ(tail_, model_.at(0).at.page);
   ASSERT_OK(Verify());
@@ -346,7 +321,7 @@ TEST_F(DataPageTest, ReplaceThatDoesNotFitEmptiesTheTail) {
   const PageId page = tail_;
   EXPECT_EQ(Count(source_.At(page)), 600u) << "free slots before the last one stay";
   // 4064 - 8 - 600 * 4 = 1656 bytes free: 2000 do not fit.
-  absl::StatusOr<bool> r = ReplaceSmall(Tx(), page, 599, kLeaf, Bytes(1, kMaxInlineSize));
+  absl::StatusOr<bool> r = ReplaceSmall(Tx(), page, 599, kLeaf, TestBytes(1, kMaxInlineSize));
   ASSERT_OK(r);
   EXPECT_FALSE(*r);
   model_.erase(599);
@@ -357,7 +332,7 @@ TEST_F(DataPageTest, ReplaceThatDoesNotFitEmptiesTheTail) {
   EXPECT_FALSE(Used(page));
   ASSERT_OK(Verify());
   // The next record starts a new tail.
-  ASSERT_OK(Place(1000, Bytes(2, kMaxInlineSize)));
+  ASSERT_OK(Place(1000, TestBytes(2, kMaxInlineSize)));
   EXPECT_NE(tail_, 0u);
   ASSERT_OK(Verify());
 }
@@ -373,7 +348,7 @@ TEST_F(DataPageTest, ReplaceThatDoesNotFitFreesANonTailPage) {
   ASSERT_OK(Verify());
   ASSERT_OK(FreeDataPageIfEmpty(Tx(), alloc_, tail_, first));  // not empty: nothing happens
   ASSERT_OK(Verify());
-  EXPECT_FALSE(Replaced(1013, Bytes(3, 100)));
+  EXPECT_FALSE(Replaced(1013, TestBytes(3, 100)));
   EXPECT_EQ(model_.at(1013).at.page, second);
   EXPECT_EQ(tail_, second);
   EXPECT_FALSE(Used(first));
@@ -381,7 +356,7 @@ TEST_F(DataPageTest, ReplaceThatDoesNotFitFreesANonTailPage) {
 }
 
 TEST_F(DataPageTest, RemoveFreesEmptiedPagesAndResetsTheTail) {
-  for (uint64_t k = 0; k < 3; ++k) ASSERT_OK(Place(k, Bytes(k, kMaxInlineSize)));
+  for (uint64_t k = 0; k < 3; ++k) ASSERT_OK(Place(k, TestBytes(k, kMaxInlineSize)));
   const PageId first = model_.at(0).at.page;
   const PageId second = tail_;
   ASSERT_NE(first, second);
@@ -400,18 +375,18 @@ TEST_F(DataPageTest, RemoveFreesEmptiedPagesAndResetsTheTail) {
 }
 
 TEST_F(DataPageTest, FreedSlotsAreReusedLowestFirst) {
-  for (uint64_t k = 0; k < 5; ++k) ASSERT_OK(Place(k, Bytes(k, 50)));
+  for (uint64_t k = 0; k < 5; ++k) ASSERT_OK(Place(k, TestBytes(k, 50)));
   ASSERT_OK(Remove(3));
   ASSERT_OK(Remove(1));
   ASSERT_OK(Verify());
-  EXPECT_EQ(Placed(10, Bytes(10, 70)).slot, 1u);
-  EXPECT_EQ(Placed(11, Bytes(11, 0)).slot, 3u);
-  EXPECT_EQ(Placed(12, Bytes(12, 5)).slot, 5u);
+  EXPECT_EQ(Placed(10, TestBytes(10, 70)).slot, 1u);
+  EXPECT_EQ(Placed(11, TestBytes(11, 0)).slot, 3u);
+  EXPECT_EQ(Placed(12, TestBytes(12, 5)).slot, 5u);
   ASSERT_OK(Verify());
 }
 
 TEST_F(DataPageTest, TrailingFreeSlotsAreDropped) {
-  for (uint64_t k = 0; k < 5; ++k) ASSERT_OK(Place(k, Bytes(k, 20)));
+  for (uint64_t k = 0; k < 5; ++k) ASSERT_OK(Place(k, TestBytes(k, 20)));
   const PageId page = tail_;
   ASSERT_OK(Remove(1));
   ASSERT_OK(Remove(2));
@@ -429,13 +404,13 @@ TEST_F(DataPageTest, TrailingFreeSlotsAreDropped) {
 
 TEST_F(DataPageTest, CompactionRepacksAndKeepsSlots) {
   // Ten 380-byte records: 216 bytes of contiguous room left.
-  for (uint64_t k = 0; k < 10; ++k) ASSERT_OK(Place(k, Bytes(k, 380)));
+  for (uint64_t k = 0; k < 10; ++k) ASSERT_OK(Place(k, TestBytes(k, 380)));
   const PageId page = tail_;
   for (uint64_t k = 0; k < 10; k += 2) ASSERT_OK(Remove(k));
   ASSERT_OK(Verify());
   EXPECT_EQ(Start(source_.At(page)), kPageBodySize - 3800) << "removal does not repack";
   // 2116 bytes are free, but only in holes: 1000 fit after repacking.
-  DataSlot at = Placed(20, Bytes(20, 1000));
+  DataSlot at = Placed(20, TestBytes(20, 1000));
   EXPECT_EQ(at.page, page);
   EXPECT_EQ(at.slot, 0u);
   EXPECT_EQ(tail_, page);
@@ -445,7 +420,7 @@ TEST_F(DataPageTest, CompactionRepacksAndKeepsSlots) {
   // The rest fills it to the byte: 1116 free, 1100 in slot 2, 12 in slot 4, then 0-byte
   // records in the free slots 6 and 8 and in a new slot 10 (its 4 bytes are the last).
   for (uint64_t k = 21; k <= 25; ++k) {
-    at = Placed(k, Bytes(k, k == 21 ? 1100 : k == 22 ? 12 : 0));
+    at = Placed(k, TestBytes(k, k == 21 ? 1100 : k == 22 ? 12 : 0));
     EXPECT_EQ(at.page, page) << k;
     EXPECT_EQ(at.slot, k == 25 ? 10u : 2 * (k - 20)) << k;
   }
@@ -473,9 +448,9 @@ TEST_F(DataPageTest, RandomOpsMatchModel) {
   for (int op = 0; op < 4000; ++op) {
     const uint64_t r = rng() % 100;
     if (r < 40 || model_.empty()) {
-      ASSERT_OK(Place(next_key++, Bytes(rng(), size()))) << "op " << op;
+      ASSERT_OK(Place(next_key++, TestBytes(rng(), size()))) << "op " << op;
     } else if (r < 68) {
-      ASSERT_OK(Replace(pick(), Bytes(rng(), size()))) << "op " << op;
+      ASSERT_OK(Replace(pick(), TestBytes(rng(), size()))) << "op " << op;
     } else if (r < 94) {
       ASSERT_OK(Remove(pick())) << "op " << op;
     } else if (r < 96) {
@@ -499,7 +474,7 @@ class DataPageDamageTest : public DataPageTest {
   void SetUp() override {
     DataPageTest::SetUp();
     const std::vector<size_t> sizes = {10, 0, 300, 2000, 5, 40};
-    for (size_t i = 0; i < sizes.size(); ++i) ASSERT_OK(Place(i, Bytes(i, sizes[i])));
+    for (size_t i = 0; i < sizes.size(); ++i) ASSERT_OK(Place(i, TestBytes(i, sizes[i])));
     ASSERT_OK(Remove(2));
     ASSERT_OK(Verify());
     page_ = tail_;
@@ -668,11 +643,11 @@ TEST_F(DataPageDamageTest, RandomResealedFlipsNeverCrash) {
       PageDelta d(&source_);
       ok_or_loss(CheckLiveSlot(d, page_, slot, kLeaf));
       PageDelta d2(&source_);
-      ok_or_loss(StatusOf(ReplaceSmall(d2, page_, slot, kLeaf, Bytes(slot, 300 * slot))));
+      ok_or_loss(StatusOf(ReplaceSmall(d2, page_, slot, kLeaf, TestBytes(slot, 300 * slot))));
     }
     PageDelta d(&source_);
     PageId tail = page_;
-    ok_or_loss(StatusOf(PlaceSmall(d, alloc_, tail, Bytes(1, 1500))));
+    ok_or_loss(StatusOf(PlaceSmall(d, alloc_, tail, TestBytes(1, 1500))));
     Restore();
   }
   ASSERT_OK(Verify());

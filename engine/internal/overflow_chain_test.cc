@@ -37,28 +37,9 @@
 namespace persy::internal {
 namespace {
 
-#define TEST_RETURN_IF_ERROR(expr)                             \
-  do {                                                         \
-    if (absl::Status s_ = StatusOf(expr); !s_.ok()) return s_; \
-  } while (0)
-
 using ::persy::testing::StatusOf;
 
 constexpr size_t kPayload = kPageBodySize - 12;  // 4052 bytes in every page but the last
-
-// Bytes that differ with `seed` at every position, so that bytes read from the wrong place or
-// with the wrong length are caught.
-std::string Bytes(uint64_t seed, size_t n) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
-}
 
 size_t PagesFor(size_t n) { return (n + kPayload - 1) / kPayload; }
 
@@ -111,13 +92,7 @@ class OverflowChainTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::set<PageId>> UsedPages(PageDelta& d) {
-    std::set<PageId> used;
-    for (PageId id = 0; id <= source_.MaxPage() + 1; ++id) {
-      absl::StatusOr<bool> u = alloc_.IsUsed(d, id);
-      TEST_RETURN_IF_ERROR(u);
-      if (*u) used.insert(id);
-    }
-    return used;
+    return UsedPagesOf(source_, alloc_, d);
   }
 
   // Commits, then checks every chain against the model, and that no page leaked.
@@ -206,12 +181,12 @@ std::vector<size_t> EdgeSizes() {
 TEST_F(OverflowChainTest, SizesAtPageEdgesRoundTrip) {
   uint64_t seed = 0;
   for (size_t n : EdgeSizes()) {
-    absl::StatusOr<PageId> first = Write(Bytes(++seed, n));
+    absl::StatusOr<PageId> first = Write(TestBytes(++seed, n));
     ASSERT_OK(first) << n;
   }
   ASSERT_OK(Verify());
   // The same within the delta that wrote them, before any commit.
-  for (size_t n : EdgeSizes()) ASSERT_OK(Write(Bytes(++seed, n))) << n;
+  for (size_t n : EdgeSizes()) ASSERT_OK(Write(TestBytes(++seed, n))) << n;
   for (const auto& [first, bytes] : model_) {
     absl::StatusOr<std::string> read = ReadChain(Tx(), first, 7);
     ASSERT_OK(read);
@@ -221,7 +196,7 @@ TEST_F(OverflowChainTest, SizesAtPageEdgesRoundTrip) {
 }
 
 TEST_F(OverflowChainTest, ReplaceReusesPagesInOrderAndFreesTheRest) {
-  absl::StatusOr<PageId> first = Write(Bytes(1, 10 * kPayload));
+  absl::StatusOr<PageId> first = Write(TestBytes(1, 10 * kPayload));
   ASSERT_OK(first);
   ASSERT_OK(Verify());
   PageDelta d(&source_);
@@ -238,7 +213,7 @@ TEST_F(OverflowChainTest, ReplaceReusesPagesInOrderAndFreesTheRest) {
       ASSERT_OK(p);
       old = *p;
     }
-    ASSERT_OK(Replace(*first, Bytes(n, n))) << n;
+    ASSERT_OK(Replace(*first, TestBytes(n, n))) << n;
     ASSERT_OK(Verify()) << n;
     PageDelta d3(&source_);
     absl::StatusOr<std::vector<PageId>> now = ChainPages(d3, *first, 7);
@@ -248,16 +223,16 @@ TEST_F(OverflowChainTest, ReplaceReusesPagesInOrderAndFreesTheRest) {
         << "the old pages are reused in order";
   }
   // Several rewrites in one delta.
-  ASSERT_OK(Replace(*first, Bytes(2, 4 * kPayload)));
-  ASSERT_OK(Replace(*first, Bytes(3, 20 * kPayload + 5)));
-  ASSERT_OK(Replace(*first, Bytes(4, kMaxInlineSize + 1)));
+  ASSERT_OK(Replace(*first, TestBytes(2, 4 * kPayload)));
+  ASSERT_OK(Replace(*first, TestBytes(3, 20 * kPayload + 5)));
+  ASSERT_OK(Replace(*first, TestBytes(4, kMaxInlineSize + 1)));
   ASSERT_OK(Verify());
 }
 
 TEST_F(OverflowChainTest, FreeingGivesEveryPageBack) {
   std::vector<PageId> firsts;
   for (size_t n : EdgeSizes()) {
-    absl::StatusOr<PageId> first = Write(Bytes(n, n));
+    absl::StatusOr<PageId> first = Write(TestBytes(n, n));
     ASSERT_OK(first);
     firsts.push_back(*first);
   }
@@ -273,11 +248,11 @@ TEST_F(OverflowChainTest, FreeingGivesEveryPageBack) {
 }
 
 TEST_F(OverflowChainTest, AbortedDeltaLeavesNoTrace) {
-  absl::StatusOr<PageId> first = Write(Bytes(1, 3 * kPayload));
+  absl::StatusOr<PageId> first = Write(TestBytes(1, 3 * kPayload));
   ASSERT_OK(first);
   ASSERT_OK(Verify());
-  ASSERT_OK(Replace(*first, Bytes(2, 9 * kPayload)));
-  ASSERT_OK(Write(Bytes(3, 50000)));
+  ASSERT_OK(Replace(*first, TestBytes(2, 9 * kPayload)));
+  ASSERT_OK(Write(TestBytes(3, 50000)));
   Abort();
   ASSERT_OK(Verify());
   EXPECT_EQ(model_.size(), 1u);
@@ -287,17 +262,17 @@ TEST_F(OverflowChainTest, AllocatorErrorsPassThrough) {
   MapPageSource unformatted;
   PageDelta d(&unformatted);
   Allocator alloc;
-  EXPECT_EQ(StatusOf(WriteChain(d, alloc, Bytes(1, 5000), {})).code(),
+  EXPECT_EQ(StatusOf(WriteChain(d, alloc, TestBytes(1, 5000), {})).code(),
             absl::StatusCode::kFailedPrecondition);
   // Shrinking over pages that are already free: the allocator's double free comes through.
-  absl::StatusOr<PageId> first = Write(Bytes(1, 3 * kPayload));
+  absl::StatusOr<PageId> first = Write(TestBytes(1, 3 * kPayload));
   ASSERT_OK(first);
   ASSERT_OK(Verify());
   PageDelta d2(&source_);
   absl::StatusOr<std::vector<PageId>> pages = ChainPages(d2, *first, 7);
   ASSERT_OK(pages);
   ASSERT_OK(FreePages(d2, alloc_, *pages));
-  EXPECT_EQ(StatusOf(WriteChain(d2, alloc_, Bytes(2, kPayload), *pages)).code(),
+  EXPECT_EQ(StatusOf(WriteChain(d2, alloc_, TestBytes(2, kPayload), *pages)).code(),
             absl::StatusCode::kDataLoss);
 }
 
@@ -321,9 +296,9 @@ TEST_F(OverflowChainTest, RandomOpsMatchModel) {
   for (int op = 0; op < 1500; ++op) {
     const uint64_t r = rng() % 100;
     if (r < 35 || model_.empty()) {
-      ASSERT_OK(Write(Bytes(rng(), size()))) << "op " << op;
+      ASSERT_OK(Write(TestBytes(rng(), size()))) << "op " << op;
     } else if (r < 70) {
-      ASSERT_OK(Replace(pick(), Bytes(rng(), size()))) << "op " << op;
+      ASSERT_OK(Replace(pick(), TestBytes(rng(), size()))) << "op " << op;
     } else if (r < 93) {
       ASSERT_OK(Free(pick())) << "op " << op;
     } else if (r < 96) {
@@ -457,7 +432,7 @@ TEST_F(OverflowChainTest, ChainLongerThanTheLargestRecordIsDataLoss) {
 TEST_F(OverflowChainTest, RandomResealedFlipsNeverCrash) {
   std::mt19937_64 rng(persy::testing::TestSeed());
   for (size_t n : {kMaxInlineSize + 1, 3 * kPayload, 5 * kPayload + 7}) {
-    ASSERT_OK(Write(Bytes(n, n)));
+    ASSERT_OK(Write(TestBytes(n, n)));
   }
   ASSERT_OK(Verify());
   std::vector<PageId> pages;

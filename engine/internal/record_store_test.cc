@@ -32,11 +32,6 @@
 namespace persy::internal {
 namespace {
 
-#define TEST_RETURN_IF_ERROR(expr)                               \
-  do {                                                           \
-    if (absl::Status s_ = StatusOf(expr); !s_.ok()) return s_;   \
-  } while (0)
-
 using MapSource = MapPageSource;
 using ::persy::testing::StatusOf;
 
@@ -45,20 +40,6 @@ struct Rec {
   uint32_t version = 1;
 };
 using Model = std::map<uint64_t, Rec>;
-
-// Bytes that differ with `seed` at every position, so that a record read from the wrong place
-// or with the wrong length is caught.
-std::string Bytes(uint64_t seed, size_t n) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
-}
 
 class RecordStoreTest : public ::testing::Test {
  protected:
@@ -127,13 +108,7 @@ class RecordStoreTest : public ::testing::Test {
 
   // The pages used in the bitmaps (up to the highest page ever written).
   absl::StatusOr<std::set<PageId>> UsedPages(PageDelta& d) {
-    std::set<PageId> used;
-    for (PageId id = 0; id <= source_.MaxPage() + 1; ++id) {
-      absl::StatusOr<bool> u = alloc_.IsUsed(d, id);
-      TEST_RETURN_IF_ERROR(u);
-      if (*u) used.insert(id);
-    }
-    return used;
+    return UsedPagesOf(source_, alloc_, d);
   }
 
   // Commits, then checks the committed segment against the model.
@@ -226,7 +201,7 @@ class RecordStoreTest : public ::testing::Test {
 // The whole-segment walk holds its path, not the segment: after it, the delta fetches every
 // page again (a walk over a big file must not keep it all in memory).
 TEST_F(RecordStoreTest, CollectSegmentPagesHoldsNoPage) {
-  for (uint64_t n = 1; n <= 600; ++n) ASSERT_OK(Insert(n, Bytes(n, n % 3 == 0 ? 3000 : 300)));
+  for (uint64_t n = 1; n <= 600; ++n) ASSERT_OK(Insert(n, TestBytes(n, n % 3 == 0 ? 3000 : 300)));
   Commit();
   PageDelta d(&source_);
   std::vector<PageId> pages;
@@ -256,12 +231,12 @@ TEST_F(RecordStoreTest, EmptySegment) {
 TEST_F(RecordStoreTest, SizesRoundTrip) {
   const std::vector<size_t> sizes = {0,    1,    17,     1000,        1999,           2000,
                                      2001, 4052, 4053,   8104,        100 * 1024,     5 << 20};
-  for (size_t i = 0; i < sizes.size(); ++i) ASSERT_OK(Insert(i + 1, Bytes(i, sizes[i])));
+  for (size_t i = 0; i < sizes.size(); ++i) ASSERT_OK(Insert(i + 1, TestBytes(i, sizes[i])));
   ASSERT_OK(Verify());
   // Every record takes every other size: in place, moved, into and out of overflow chains.
   for (size_t round = 1; round < sizes.size(); ++round) {
     for (size_t i = 0; i < sizes.size(); ++i) {
-      ASSERT_OK(Update(i + 1, Bytes(round * 100 + i, sizes[(i + round) % sizes.size()])));
+      ASSERT_OK(Update(i + 1, TestBytes(round * 100 + i, sizes[(i + round) % sizes.size()])));
     }
     ASSERT_OK(Verify()) << "round " << round;
   }
@@ -283,7 +258,7 @@ TEST_F(RecordStoreTest, SizesRoundTrip) {
 }
 
 TEST_F(RecordStoreTest, InlineLimitIs2000Bytes) {
-  ASSERT_OK(Insert(1, Bytes(1, kMaxInlineSize)));
+  ASSERT_OK(Insert(1, TestBytes(1, kMaxInlineSize)));
   ASSERT_OK(Verify());
   PageDelta d(&source_);
   absl::StatusOr<std::vector<PageId>> pages = SegmentPages(d);
@@ -293,7 +268,7 @@ TEST_F(RecordStoreTest, InlineLimitIs2000Bytes) {
   EXPECT_EQ(TypeOfCommitted(root_.tail_page), PageType::kData);
   EXPECT_EQ(TypeOfCommitted(root_.address_root), PageType::kAddressLeaf);
 
-  ASSERT_OK(Update(1, Bytes(2, kMaxInlineSize + 1)));
+  ASSERT_OK(Update(1, TestBytes(2, kMaxInlineSize + 1)));
   ASSERT_OK(Verify());
   PageDelta d2(&source_);
   pages = SegmentPages(d2);
@@ -312,10 +287,10 @@ TEST_F(RecordStoreTest, InlineLimitIs2000Bytes) {
 TEST_F(RecordStoreTest, UpdateMovesBetweenPagesAndFreesEmptyPages) {
   // Four 1000-byte records fill a data page (8 + 4 * 1004 of 4064 bytes); the fifth starts a
   // new tail.
-  for (uint64_t i = 1; i <= 4; ++i) ASSERT_OK(Insert(i, Bytes(i, 1000)));
+  for (uint64_t i = 1; i <= 4; ++i) ASSERT_OK(Insert(i, TestBytes(i, 1000)));
   ASSERT_OK(Verify());
   const PageId first = root_.tail_page;
-  ASSERT_OK(Insert(5, Bytes(5, 100)));
+  ASSERT_OK(Insert(5, TestBytes(5, 100)));
   ASSERT_OK(Verify());
   const PageId second = root_.tail_page;
   ASSERT_NE(first, second);
@@ -327,20 +302,20 @@ TEST_F(RecordStoreTest, UpdateMovesBetweenPagesAndFreesEmptyPages) {
   };
 
   // Record 1 cannot grow within the full page: it moves to the tail, its slot is freed.
-  ASSERT_OK(Update(1, Bytes(11, 1100)));
+  ASSERT_OK(Update(1, TestBytes(11, 1100)));
   ASSERT_OK(Verify());
   EXPECT_EQ(slot_offset(first, 0), 0u);
   EXPECT_EQ(GetU16(source_.At(second).body()), 2u) << "the tail holds records 5 and 1";
 
   // Record 3 grows in place once the page is compacted (the free room is in holes).
-  ASSERT_OK(Update(2, Bytes(12, 10)));
-  ASSERT_OK(Update(3, Bytes(13, 2000)));
+  ASSERT_OK(Update(2, TestBytes(12, 10)));
+  ASSERT_OK(Update(3, TestBytes(13, 2000)));
   ASSERT_OK(Verify());
   EXPECT_EQ(slot_length(first, 2), 2000u);
   EXPECT_EQ(GetU16(source_.At(first).body() + 2), 4064u - 2000 - 1000 - 10);
 
   // Into an overflow chain and out again.
-  ASSERT_OK(Update(4, Bytes(14, 50000)));
+  ASSERT_OK(Update(4, TestBytes(14, 50000)));
   ASSERT_OK(Verify());
   EXPECT_EQ(GetU16(source_.At(first).body()), 3u) << "trailing free slot dropped";
 
@@ -365,7 +340,7 @@ TEST_F(RecordStoreTest, UpdateMovesBetweenPagesAndFreesEmptyPages) {
     EXPECT_FALSE(*used);
     EXPECT_EQ(root_.tail_page, 0u);
   }
-  ASSERT_OK(Update(4, Bytes(15, 3)));  // back from the chain into a new tail
+  ASSERT_OK(Update(4, TestBytes(15, 3)));  // back from the chain into a new tail
   ASSERT_OK(Verify());
   ASSERT_NE(root_.tail_page, 0u);
   EXPECT_EQ(GetU16(source_.At(root_.tail_page).body()), 1u);
@@ -385,7 +360,7 @@ TEST_F(RecordStoreTest, LoneRecordBehindALongDirectoryMovesOut) {
   for (uint64_t i = 1; i <= 1013; ++i) ASSERT_OK(Delete(i));
   ASSERT_OK(Verify());
   EXPECT_EQ(GetU16(source_.At(first).body()), 1014u);
-  ASSERT_OK(Update(1014, Bytes(1, 2000)));
+  ASSERT_OK(Update(1014, TestBytes(1, 2000)));
   ASSERT_OK(Verify());
   PageDelta d(&source_);
   absl::StatusOr<bool> used = alloc_.IsUsed(d, first);
@@ -399,7 +374,7 @@ TEST_F(RecordStoreTest, ManyRecordsGrowTheTreeToHeight3) {
   const uint64_t n = 140000;
   for (uint64_t batch = 0; batch < 7; ++batch) {
     for (uint64_t i = batch * n / 7 + 1; i <= (batch + 1) * n / 7; ++i) {
-      ASSERT_OK(Insert(i, Bytes(i, i % 41)));
+      ASSERT_OK(Insert(i, TestBytes(i, i % 41)));
     }
     Commit();
   }
@@ -423,7 +398,7 @@ TEST_F(RecordStoreTest, NextRecordSkipsEmptySubtrees) {
       508,        5000,       129031,     129032,     129033,     1000000,
       65548255,   65548256,   1ull << 40, 1ull << 62, UINT64_MAX - 300, UINT64_MAX - 1,
       UINT64_MAX};
-  for (uint64_t x : numbers) ASSERT_OK(Insert(x, Bytes(x, 8)));
+  for (uint64_t x : numbers) ASSERT_OK(Insert(x, TestBytes(x, 8)));
   EXPECT_EQ(root_.height, kMaxAddressHeight);
   ASSERT_OK(Verify());
   auto check_from = [&](uint64_t from) -> absl::Status {
@@ -460,11 +435,11 @@ TEST_F(RecordStoreTest, NextRecordSkipsEmptySubtrees) {
 }
 
 TEST_F(RecordStoreTest, AbortedDeltaLeavesNoTrace) {
-  ASSERT_OK(Insert(1, Bytes(1, 100)));
+  ASSERT_OK(Insert(1, TestBytes(1, 100)));
   ASSERT_OK(Verify());
   const Model before = model_;
-  ASSERT_OK(InsertRecord(Tx(), alloc_, root_, 2, Bytes(2, 30000)));
-  ASSERT_OK(UpdateRecord(Tx(), alloc_, root_, 1, Bytes(3, 3000)));
+  ASSERT_OK(InsertRecord(Tx(), alloc_, root_, 2, TestBytes(2, 30000)));
+  ASSERT_OK(UpdateRecord(Tx(), alloc_, root_, 1, TestBytes(3, 3000)));
   Abort();
   ASSERT_OK(Verify());
   EXPECT_EQ(model_.size(), before.size());
@@ -490,10 +465,10 @@ TEST_F(RecordStoreTest, RandomOpsMatchModel) {
     const uint64_t r = rng() % 100;
     if (r < 40 || model_.empty()) {
       next_number += rng() % 8 == 0 ? rng() % 600 : 1;  // gaps leave whole leaves unused
-      ASSERT_OK(Insert(next_number, Bytes(rng(), size()))) << "op " << op;
+      ASSERT_OK(Insert(next_number, TestBytes(rng(), size()))) << "op " << op;
       ++next_number;
     } else if (r < 70) {
-      ASSERT_OK(Update(pick(), Bytes(rng(), size()))) << "op " << op;
+      ASSERT_OK(Update(pick(), TestBytes(rng(), size()))) << "op " << op;
     } else if (r < 95) {
       ASSERT_OK(Delete(pick())) << "op " << op;
     } else if (r < 97) {
@@ -518,9 +493,9 @@ class RecordStoreDamageTest : public RecordStoreTest {
     RecordStoreTest::SetUp();
     for (uint64_t i = 1; i <= 200; ++i) {
       size_t n = i % 37 == 0 ? 3000 + i * 10 : i % 7 == 0 ? 1500 : i % 50;
-      ASSERT_OK(Insert(i, Bytes(i, n)));
+      ASSERT_OK(Insert(i, TestBytes(i, n)));
     }
-    ASSERT_OK(Insert(100000, Bytes(7, 9000)));  // height 2
+    ASSERT_OK(Insert(100000, TestBytes(7, 9000)));  // height 2
     ASSERT_OK(Verify());
     PageDelta d(&source_);
     absl::StatusOr<std::vector<PageId>> pages = SegmentPages(d);
@@ -558,14 +533,14 @@ class RecordStoreDamageTest : public RecordStoreTest {
     for (const auto& [number, rec] : model_) {
       PageDelta d(&source_);
       SegmentRoot root = root_;
-      note(UpdateRecord(d, alloc_, root, number, Bytes(number + 1, rec.bytes.size() + 700)));
+      note(UpdateRecord(d, alloc_, root, number, TestBytes(number + 1, rec.bytes.size() + 700)));
       PageDelta d2(&source_);
       root = root_;
       note(DeleteRecord(d2, alloc_, root, number));
     }
     PageDelta d(&source_);
     SegmentRoot root = root_;
-    note(InsertRecord(d, alloc_, root, 100001, Bytes(1, 1000)));
+    note(InsertRecord(d, alloc_, root, 100001, TestBytes(1, 1000)));
     note(DropSegmentPages(d, alloc_, root));
     return first;
   }
