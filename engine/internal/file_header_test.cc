@@ -10,11 +10,14 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/internal/status_test_util.h"
 #include "tools/test_seed.h"
 #include "vfs/sim_vfs.h"
 
 namespace persy::internal {
 namespace {
+
+using ::persy::testing::MessageHas;
 
 constexpr char kPath[] = "/db/file";
 
@@ -51,10 +54,6 @@ void ExpectHeader(PageFile& file, const FileHeader& want) {
 
 bool StartsWith(const absl::Status& s, absl::string_view prefix) {
   return s.message().substr(0, prefix.size()) == prefix;
-}
-
-bool Contains(const absl::Status& s, absl::string_view text) {
-  return s.message().find(text) != absl::string_view::npos;
 }
 
 // Sets the u32 at `offset` of header page `page` to `value` and recomputes the checksum: a copy
@@ -184,8 +183,8 @@ TEST(FileHeaderTest, BothCopiesDamagedIsDataLossNamingBoth) {
   ASSERT_TRUE(file->WriteAt(kPageSize + 300, "zz").ok());
   absl::Status s = ReadFileHeader(*file).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
-  EXPECT_TRUE(Contains(s, "page 0: checksum mismatch")) << s;
-  EXPECT_TRUE(Contains(s, "page 1: checksum mismatch")) << s;
+  EXPECT_TRUE(MessageHas(s, "page 0: checksum mismatch")) << s;
+  EXPECT_TRUE(MessageHas(s, "page 1: checksum mismatch")) << s;
 }
 
 TEST(FileHeaderTest, OneDamagedCopyAndNoOtherIsDataLoss) {
@@ -195,8 +194,8 @@ TEST(FileHeaderTest, OneDamagedCopyAndNoOtherIsDataLoss) {
   ASSERT_TRUE(file->WriteAt(200, "zz").ok());
   absl::Status s = ReadFileHeader(*file).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
-  EXPECT_TRUE(Contains(s, "page 0: checksum mismatch")) << s;
-  EXPECT_TRUE(Contains(s, "page 1: no magic")) << s;
+  EXPECT_TRUE(MessageHas(s, "page 0: checksum mismatch")) << s;
+  EXPECT_TRUE(MessageHas(s, "page 1: no magic")) << s;
 }
 
 TEST(FileHeaderTest, MisplacedCopyIsDamage) {
@@ -216,8 +215,8 @@ TEST(FileHeaderTest, MisplacedCopyIsDamage) {
   ASSERT_TRUE(file->Write(1, four).ok());  // both copies misplaced
   absl::Status s = ReadFileHeader(*file).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
-  EXPECT_TRUE(Contains(s, "page 0: holds counter 7, which belongs in page 1")) << s;
-  EXPECT_TRUE(Contains(s, "page 1: holds counter 4, which belongs in page 0")) << s;
+  EXPECT_TRUE(MessageHas(s, "page 0: holds counter 7, which belongs in page 1")) << s;
+  EXPECT_TRUE(MessageHas(s, "page 1: holds counter 4, which belongs in page 0")) << s;
 }
 
 TEST(FileHeaderTest, UnsupportedVersionIsRefused) {
@@ -245,8 +244,8 @@ TEST(FileHeaderTest, WrongPageSizeMakesACopyInvalid) {
   PatchAndReseal(*file, 0, 12, 512);
   absl::Status s = ReadFileHeader(*file).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
-  EXPECT_TRUE(Contains(s, "page 0: page size 512, expected 4096")) << s;
-  EXPECT_TRUE(Contains(s, "page 1: page size 8192, expected 4096")) << s;
+  EXPECT_TRUE(MessageHas(s, "page 0: page size 512, expected 4096")) << s;
+  EXPECT_TRUE(MessageHas(s, "page 1: page size 8192, expected 4096")) << s;
 }
 
 TEST(FileHeaderTest, EmptyShortAndForeignFilesAreNotPersyFiles) {

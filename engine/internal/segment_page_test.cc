@@ -27,11 +27,8 @@
 namespace persy::internal {
 namespace {
 
+using ::persy::testing::MessageHas;
 using U128 = unsigned __int128;
-
-bool Contains(const absl::Status& s, const std::string& part) {
-  return s.message().find(part) != absl::string_view::npos;
-}
 
 TEST(SegmentPageLimitsTest, ConstantsHoldTheirPromises) {
   EXPECT_EQ(kMaxInlineSize, 2000u);
@@ -71,12 +68,12 @@ TEST(SegmentPageLinkTest, CheckLinkBounds) {
   for (PageId id : {PageId{0}, kMaxSegmentPage + 1, kNoPage}) {
     absl::Status s = CheckLink(id, 9);
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << id;
-    EXPECT_TRUE(Contains(s, "page 9")) << s;
-    EXPECT_TRUE(Contains(s, absl::StrCat(id))) << s;
+    EXPECT_TRUE(MessageHas(s, "page 9")) << s;
+    EXPECT_TRUE(MessageHas(s, absl::StrCat(id))) << s;
   }
   absl::Status s = CheckLink(0, 0);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
-  EXPECT_TRUE(Contains(s, "the segment root")) << s;
+  EXPECT_TRUE(MessageHas(s, "the segment root")) << s;
 }
 
 class SegmentPageTest : public ::testing::Test {
@@ -123,13 +120,13 @@ TEST_F(SegmentPageTest, ReadTypedOfTheWrongTypeIsDataLoss) {
   PageDelta d(&source_);
   absl::Status s = ReadTyped(d, id, PageType::kOverflow, 9).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
-  EXPECT_TRUE(Contains(s, absl::StrCat("page ", id, ":"))) << s;
-  EXPECT_TRUE(Contains(s, "linked from page 9")) << s;
-  EXPECT_TRUE(Contains(s, "(data)")) << s;
-  EXPECT_TRUE(Contains(s, "(overflow)")) << s;
+  EXPECT_TRUE(MessageHas(s, absl::StrCat("page ", id, ":"))) << s;
+  EXPECT_TRUE(MessageHas(s, "linked from page 9")) << s;
+  EXPECT_TRUE(MessageHas(s, "(data)")) << s;
+  EXPECT_TRUE(MessageHas(s, "(overflow)")) << s;
   s = ReadTyped(d, id, PageType::kAddressLeaf, 0).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
-  EXPECT_TRUE(Contains(s, "linked from the segment root")) << s;
+  EXPECT_TRUE(MessageHas(s, "linked from the segment root")) << s;
   // Every other type of page, read as a data page.
   for (PageType type : {PageType::kOverflow, PageType::kAddressLeaf, PageType::kAddressInner,
                         PageType::kIndexLeaf, PageType::kIndexInner, PageType::kCatalog}) {
@@ -147,7 +144,7 @@ TEST_F(SegmentPageTest, ReadTypedOfAnImpossibleLinkReadsNothing) {
   for (PageId id : {PageId{0}, kMaxSegmentPage + 1, kNoPage}) {
     absl::Status s = ReadTyped(d, id, PageType::kData, 9).status();
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << id;
-    EXPECT_TRUE(Contains(s, "cannot be a segment page")) << s;
+    EXPECT_TRUE(MessageHas(s, "cannot be a segment page")) << s;
   }
   EXPECT_EQ(source_.gets(), gets);
 }
@@ -159,7 +156,7 @@ TEST_F(SegmentPageTest, ReadTypedOfDamagedOrMissingPagesIsDataLoss) {
     PageDelta d(&source_);
     absl::Status s = ReadTyped(d, other, PageType::kData, 9).status();
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << other;
-    EXPECT_TRUE(Contains(s, absl::StrCat("page ", other))) << s;
+    EXPECT_TRUE(MessageHas(s, absl::StrCat("page ", other))) << s;
   }
   // A flipped byte without a new seal: the checksum.
   const PageBuf good = source_.At(id);
@@ -175,7 +172,7 @@ TEST_F(SegmentPageTest, ReadTypedOfDamagedOrMissingPagesIsDataLoss) {
   PageDelta d2(&source_);
   absl::Status s = ReadTyped(d2, id, PageType::kData, 9).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
-  EXPECT_TRUE(Contains(s, "99 (unknown)")) << s;
+  EXPECT_TRUE(MessageHas(s, "99 (unknown)")) << s;
   source_.Put(id, good);
 }
 
