@@ -10,8 +10,8 @@
 // ListIndexes and Range forward and backward, outside any transaction) must equal the model's.
 //
 // Index ops (executor_indexes.cc) take their keys and values of the types the index has as the
-// model sees it (ops.h), so both sides get the same IndexValue; a kGet asking for it goes
-// through the typed Get<K, V>.
+// model sees it (ops.h), so both sides get the same IndexValue; a Get or Range asking for it
+// goes through the typed Get<K, V> or Range<K, V> (typed_reads.h).
 //
 // Transactions live in kTxSlots slots. Begin on a busy slot first drops the old transaction (its
 // destructor rolls it back). A transaction op on an empty slot first begins one there, with the

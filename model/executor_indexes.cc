@@ -5,14 +5,13 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "model/executor.h"
+#include "model/typed_reads.h"
 
 namespace persy::model {
 namespace {
@@ -45,24 +44,6 @@ IndexBound BoundOf(IndexBound::Kind kind, IndexType type, int pick) {
   return bound;
 }
 
-// The typed Get<K, V> with K the key's type and V `value_type`, its answer made dynamic again.
-// `Db` is Transaction, Snapshot or Persy.
-template <typename Db>
-absl::StatusOr<std::vector<IndexValue>> TypedGet(Db& db, const std::string& index,
-                                                 const IndexValue& key, IndexType value_type) {
-  return std::visit(
-      [&](const auto& k, const auto& v) -> absl::StatusOr<std::vector<IndexValue>> {
-        using K = std::decay_t<decltype(k)>;
-        using V = std::decay_t<decltype(v)>;
-        absl::StatusOr<std::vector<V>> got = db.template Get<K, V>(index, k);
-        if (!got.ok()) return got.status();
-        std::vector<IndexValue> out;
-        for (V& value : *got) out.emplace_back(std::in_place_type<V>, std::move(value));
-        return out;
-      },
-      key, IndexValueFor(value_type, 0));
-}
-
 // A range on the engine, collecting the keys visited and stopping after `limit` (0: all).
 template <typename Db>
 absl::Status EngineRange(Db& db, const std::string& index, const IndexBound& from,
@@ -73,27 +54,6 @@ absl::Status EngineRange(Db& db, const std::string& index, const IndexBound& fro
                     got->push_back(IndexEntry{key, values});
                     return limit == 0 || got->size() < limit;
                   });
-}
-
-// The typed Range<K, V> with K `types.key` and V `types.value`, collecting as EngineRange does.
-// The bounds' keys are of type K (or unbounded).
-template <typename Db>
-absl::Status TypedRange(Db& db, const std::string& index, const IndexBound& from,
-                        const IndexBound& to, Direction direction, size_t limit,
-                        RangeTypes types, std::vector<IndexEntry>* got) {
-  return std::visit(
-      [&](const auto& k, const auto& v) -> absl::Status {
-        using K = std::decay_t<decltype(k)>;
-        using V = std::decay_t<decltype(v)>;
-        return db.template Range<K, V>(
-            index, from, to, direction, [&](const K& key, const std::vector<V>& values) {
-              IndexEntry entry{IndexValue(std::in_place_type<K>, key), {}};
-              for (const V& value : values) entry.values.emplace_back(std::in_place_type<V>, value);
-              got->push_back(std::move(entry));
-              return limit == 0 || got->size() < limit;
-            });
-      },
-      IndexValueFor(types.key, 0), IndexValueFor(types.value, 0));
 }
 
 // The range `args` asks for: typed or not.
