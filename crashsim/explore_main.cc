@@ -85,11 +85,12 @@ int main(int argc, char** argv) {
   const persy::model::Coverage& c = stats.coverage;
   std::printf(
       "crash exploration (seed %llu): %d workloads of %d operations, %d commit calls, %d crash "
-      "points, %d runs (%d disk seeds each), %d recoveries cut short; reached %d commits, %d "
-      "prepares, %d decisions, %d outcomes unknown, %d opens finding transactions in doubt\n",
+      "points, %d runs (%d disk seeds each), %d recoveries cut short, %d closes crashed; reached "
+      "%d commits, %d prepares, %d decisions, %d outcomes unknown, %d opens finding "
+      "transactions in doubt\n",
       static_cast<unsigned long long>(options.seed), stats.workloads, options.ops,
       stats.commit_calls, stats.crash_points, stats.runs, options.damage_seeds,
-      stats.recovery_cuts, c.commits, c.prepared, c.decided, c.uncertain,
+      stats.recovery_cuts, c.closes_cut, c.commits, c.prepared, c.decided, c.uncertain,
       c.in_doubt_opens[0] + c.in_doubt_opens[1] + c.in_doubt_opens[2]);
   if (!s.ok()) {
     std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());

@@ -5,12 +5,13 @@
 // crashes, injected errors and recovery plans (the explorer places those). A dry run of it on
 // the executor (model/executor.h: the reference model beside the engine on a simulated disk,
 // every result compared) finds its commit calls (Commit, Prepare, the decision of a prepared
-// transaction, the drop of an undecided handle) and counts each one's I/O events. Then, for
-// every call c and every k from 1 to its events (k = events: just after its last event, so
-// after it returned; a call without I/O is crashed after it, k = 1), a run replays the
-// workload up to the operation of c, turns the disk off after the k-th event of c, crashes it
-// with the damage of a disk seed (unsynced writes lost, torn or kept), recovers, goes on with
-// the next `tail` operations, and ends with a clean reopen. The executor compares what recovery
+// transaction, the drop of an undecided handle, and the Close of a Reopen, which writes the
+// journal's pages home) and counts each one's I/O events. Then, for every call c and every k
+// from 1 to its events (k = events: just after its last event, so after it returned; a call
+// without I/O is crashed after it, k = 1), a run replays the workload up to the operation of
+// c, turns the disk off after the k-th event of c, crashes it with the damage of a disk seed
+// (unsynced writes lost, torn or kept), recovers, goes on with the next `tail` operations, and
+// ends with a clean reopen. The executor compares what recovery
 // finds with the model: every call that returned OK is there, every call cut short is either
 // there or not, entirely, and the file passes the integrity check. The recovery after each
 // crash decides the transactions left in doubt in one of the three ways (Persy::Open,

@@ -12,8 +12,8 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "engine/internal/status_test_util.h"
 #include "engine/persy.h"
+#include "tools/status_test_util.h"
 #include "tools/test_seed.h"
 #include "vfs/mem_vfs.h"
 #include "vfs/sim_vfs.h"

@@ -18,7 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/internal/page.h"
-#include "engine/internal/status_test_util.h"
+#include "tools/status_test_util.h"
 #include "tools/test_seed.h"
 #include "vfs/sim_vfs.h"
 

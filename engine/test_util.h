@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "engine/internal/status_test_util.h"
 #include "engine/persy.h"
+#include "tools/status_test_util.h"
 #include "vfs/sim_vfs.h"
 
 namespace persy::testing {

@@ -18,5 +18,9 @@ def fuzz_target(name, deps, random_inputs = 2000):
         deps = deps + [":replay_main"],
         args = ["$(location corpus/%s)" % name],
         data = ["corpus/" + name],
-        env = {"FUZZ_RANDOM_INPUTS": str(random_inputs)},
+        # Under TSan (//:tsan) a fifth of the random inputs: these tests run one thread.
+        env = select({
+            "//:tsan": {"FUZZ_RANDOM_INPUTS": str(max(1, random_inputs // 5))},
+            "//conditions:default": {"FUZZ_RANDOM_INPUTS": str(random_inputs)},
+        }),
     )

@@ -305,14 +305,20 @@ absl::Status Executor::Apply(const Op& op) {
           slot.model_tx.reset();
         }
         model_.Crash();
+        // Close writes the journal's pages home and may shrink the file: a crash can cut it.
+        const bool crash = ArmCrashInNextCommit();
         const absl::Status closed = db_->Close();
+        EndCommitCall();
         const bool io = IoHit();
         DropAllSlots();
         db_.reset();
         if (!closed.ok() && !(io && IsIoClass(persy::ErrorOf(closed)))) {
           return Mismatch(absl::StrCat("Close: ", closed.ToString()));
         }
-        if (io) {  // as persy.h says: after a failed write, close and reopen
+        // After a failed write, as persy.h says, close and reopen; after a power-off in Close or
+        // just after it, the process dies before it opens again.
+        if (crash) ++coverage_.closes_cut;
+        if (io || crash) {
           vfs_.ClearFaults();
           vfs_.Crash();
         }
@@ -676,6 +682,7 @@ void Coverage::Add(const Coverage& other) {
   uncertain += other.uncertain;
   for (int i = 0; i < 3; ++i) in_doubt_opens[i] += other.in_doubt_opens[i];
   recoveries_cut_short += other.recoveries_cut_short;
+  closes_cut += other.closes_cut;
   older_snapshot_reads += other.older_snapshot_reads;
 }
 

@@ -33,8 +33,8 @@
 // process dies: its files stop working before any destructor runs), then the file is opened
 // again. Reopen: Close(), which must succeed, then open; the prepared handles are destroyed
 // after Close, so that their transactions stay in doubt. CrashInNextCommit: the disk goes off
-// `arg` I/O events into the next Commit, Prepare or decision (PowerOffAfter), then Crash and
-// open. InjectIoError: the Nth next write or sync fails; the call that hits it may return Io,
+// `arg` I/O events into the next Commit, Prepare, decision or Reopen's Close (PowerOffAfter),
+// then Crash and open (after Close, nothing is uncertain: Close changes no committed state). InjectIoError: the Nth next write or sync fails; the call that hits it may return Io,
 // DataLoss or Failed, and then the executor crashes the disk and opens again. A Commit,
 // Prepare or decision that returned such an error (or a handle destroyed undecided when it
 // fired) has an unknown outcome: Model::CommitUncertain, PrepareUncertain or
@@ -105,6 +105,7 @@ struct Coverage {
   int uncertain = 0;               // commits, prepares and decisions of unknown outcome
   int in_doubt_opens[3] = {0, 0, 0};  // opens finding transactions in doubt, by RecoveryWay
   int recoveries_cut_short = 0;    // opens the disk went off in
+  int closes_cut = 0;              // Reopen's Close calls the disk went off in or just after
   int older_snapshot_reads = 0;    // snapshot reads after a later commit
   void Add(const Coverage& other);
 };
@@ -129,7 +130,7 @@ class Executor {
 
   const Model& model() const { return model_; }
   const Coverage& coverage() const { return coverage_; }
-  // The I/O events of each Commit, Prepare and decision call so far (the calls a
+  // The I/O events of each Commit, Prepare, decision and Close call so far (the calls a
   // CrashInNextCommit can cut short: a decision or a drop of a handle already decided is none),
   // in order; a call cut short counts the events before the disk went off. For crash
   // exploration (crashsim/), which cuts each call at each of its events.
@@ -181,9 +182,9 @@ class Executor {
   absl::Status ApplyPreparedOp(const Op& op);
   // Destroys the handle; an undecided one rolls back.
   absl::Status DropPrepared(PreparedSlot& prepared);
-  // Before a Commit, Prepare or decision call: arms the power-off CrashInNextCommit asked for
-  // (returns whether it did) and starts counting the call's I/O events; EndCommitCall, after
-  // the call, records them.
+  // Before a Commit, Prepare, decision or Close call: arms the power-off CrashInNextCommit
+  // asked for (returns whether it did) and starts counting the call's I/O events;
+  // EndCommitCall, after the call, records them.
   bool ArmCrashInNextCommit();
   void EndCommitCall();
   // Opens the file as `plan` says, deciding the in-doubt transactions on both sides; sets
@@ -232,8 +233,8 @@ class Executor {
   std::map<Id, persy::RecordId> to_engine_;
   std::map<persy::RecordId, Id> to_model_;
 
-  // Armed by CrashInNextCommit: the number of I/O events into the next Commit, Prepare or
-  // decision.
+  // Armed by CrashInNextCommit: the number of I/O events into the next Commit, Prepare,
+  // decision or Close.
   std::optional<uint64_t> crash_in_next_commit_;
   std::optional<uint64_t> call_start_;  // the disk's event count when the call began
   std::vector<uint64_t> commit_call_events_;

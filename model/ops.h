@@ -48,7 +48,7 @@ enum class OpKind {
   kListCommitted,
   kCrash,              // power loss with the simulated disk's harsh default damage, then reopen
   kCrashInNextCommit,  // arg >= 1: the disk goes off after arg more I/O events of the next
-                       // Commit, Prepare or decision of a prepared transaction
+                       // Commit, Prepare, decision of a prepared transaction or Reopen's Close
   kInjectIoError,      // arg: an IoFault (EncodeIoFault) for the coming operations
   kReopen,             // clean close and reopen
   kCreateIndex,        // index; arg: its types and mode, IndexSpecFor(index, arg)

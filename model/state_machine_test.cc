@@ -315,10 +315,11 @@ TEST(StateMachineTest, EngineBehavesAsTheModel) {
       "reached in %d sequences (shrinking included): %d commits, %d prepares, %d decisions of "
       "prepared handles, %d lock timeouts, %d commits, prepares or decisions of unknown outcome, "
       "opens finding transactions in doubt: %d Open, %d OpenWithRecover, %d Recover; %d "
-      "recoveries cut short by a power-off, %d snapshot reads after a later commit\n",
+      "recoveries cut short by a power-off, %d closes crashed, %d snapshot reads after a later "
+      "commit\n",
       runs, total.commits, total.prepared, total.decided, total.lock_timeouts, total.uncertain,
       total.in_doubt_opens[0], total.in_doubt_opens[1], total.in_doubt_opens[2],
-      total.recoveries_cut_short, total.older_snapshot_reads);
+      total.recoveries_cut_short, total.closes_cut, total.older_snapshot_reads);
   EXPECT_TRUE(passed);
 }
 

@@ -22,27 +22,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/status_test_util.h"
 #include "vfs/vfs.h"
 
 namespace persy::vfs {
 namespace {
 
 using ::testing::HasSubstr;
-
-#define ASSERT_OK(expr)                         \
-  do {                                          \
-    const absl::Status assert_ok_ = (expr);     \
-    ASSERT_TRUE(assert_ok_.ok()) << assert_ok_; \
-  } while (0)
-
-#define POSIX_CONCAT_INNER_(a, b) a##b
-#define POSIX_CONCAT_(a, b) POSIX_CONCAT_INNER_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL_(POSIX_CONCAT_(status_or_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(so, lhs, rexpr) \
-  auto so = (rexpr);                               \
-  ASSERT_TRUE(so.ok()) << so.status();             \
-  lhs = std::move(so).value()
 
 // What a child process reports about its Lock() attempt, as its exit code.
 enum ChildResult : int {
@@ -78,10 +64,10 @@ int LockInChild(const std::string& path) {
   return WEXITSTATUS(status);
 }
 
-class PosixVfsTest : public testing::Test {
+class PosixVfsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string dir = testing::TempDir() + "posix_vfs_XXXXXX";
+    std::string dir = ::testing::TempDir() + "posix_vfs_XXXXXX";
     ASSERT_NE(mkdtemp(dir.data()), nullptr);
     dir_ = std::move(dir);
   }

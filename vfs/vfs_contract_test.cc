@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/status_test_util.h"
 #include "vfs/mem_vfs.h"
 #include "vfs/posix_vfs.h"
 #include "vfs/sim_vfs.h"
@@ -34,21 +35,6 @@ namespace persy::vfs {
 namespace {
 
 using ::testing::HasSubstr;
-
-#define ASSERT_OK(expr)                     \
-  do {                                      \
-    const absl::Status assert_ok_ = (expr); \
-    ASSERT_TRUE(assert_ok_.ok()) << assert_ok_; \
-  } while (0)
-
-#define CONTRACT_CONCAT_INNER_(a, b) a##b
-#define CONTRACT_CONCAT_(a, b) CONTRACT_CONCAT_INNER_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL_(CONTRACT_CONCAT_(status_or_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(so, lhs, rexpr)  \
-  auto so = (rexpr);                                \
-  ASSERT_TRUE(so.ok()) << so.status();              \
-  lhs = std::move(so).value()
 
 // One test's Vfs and the place its files go. Destroyed after the test's Files.
 class Env {
@@ -62,7 +48,7 @@ class PosixEnv final : public Env {
  public:
   // Returns nullptr if the temporary directory cannot be made.
   static std::unique_ptr<Env> Make() {
-    std::string dir = testing::TempDir() + "vfs_contract_XXXXXX";
+    std::string dir = ::testing::TempDir() + "vfs_contract_XXXXXX";
     if (mkdtemp(dir.data()) == nullptr) return nullptr;
     return std::unique_ptr<Env>(new PosixEnv(std::move(dir)));
   }
@@ -104,7 +90,7 @@ const VfsKind kMem = {"Mem", [] { return std::unique_ptr<Env>(new InMemoryEnv<Me
 const VfsKind kSim = {
     "Sim", [] { return std::unique_ptr<Env>(new InMemoryEnv<SimVfs>(/*seed=*/uint64_t{1})); }};
 
-class VfsContractTest : public testing::TestWithParam<VfsKind> {
+class VfsContractTest : public ::testing::TestWithParam<VfsKind> {
  protected:
   void SetUp() override {
     env_ = GetParam().make();
@@ -610,8 +596,8 @@ TEST_P(VfsContractTest, LargeWritesRoundTrip) {
   ASSERT_OK(f->Sync());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllVfs, VfsContractTest, testing::Values(kPosix, kMem, kSim),
-                         [](const testing::TestParamInfo<VfsKind>& param_info) {
+INSTANTIATE_TEST_SUITE_P(AllVfs, VfsContractTest, ::testing::Values(kPosix, kMem, kSim),
+                         [](const ::testing::TestParamInfo<VfsKind>& param_info) {
                            return std::string(param_info.param.name);
                          });
 

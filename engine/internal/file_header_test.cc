@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/internal/status_test_util.h"
+#include "tools/status_test_util.h"
 #include "tools/test_seed.h"
 #include "vfs/sim_vfs.h"
 

@@ -22,7 +22,7 @@
 #include "engine/internal/page.h"
 #include "engine/internal/page_delta.h"
 #include "engine/internal/page_source.h"
-#include "engine/internal/status_test_util.h"
+#include "tools/status_test_util.h"
 
 namespace persy::internal {
 
