@@ -34,7 +34,8 @@
 // again. Reopen: Close(), which must succeed, then open; the prepared handles are destroyed
 // after Close, so that their transactions stay in doubt. CrashInNextCommit: the disk goes off
 // `arg` I/O events into the next Commit, Prepare, decision or Reopen's Close (PowerOffAfter),
-// then Crash and open (after Close, nothing is uncertain: Close changes no committed state). InjectIoError: the Nth next write or sync fails; the call that hits it may return Io,
+// then Crash and open (after Close, nothing is uncertain: Close changes no committed state).
+// InjectIoError: the Nth next write or sync fails; the call that hits it may return Io,
 // DataLoss or Failed, and then the executor crashes the disk and opens again. A Commit,
 // Prepare or decision that returned such an error (or a handle destroyed undecided when it
 // fired) has an unknown outcome: Model::CommitUncertain, PrepareUncertain or

@@ -3,8 +3,9 @@
 // template instance for their types and turn its answer back into IndexValues.
 //
 // Every pair of the 15 key types and 15 value types has an instance, in a transaction and in a
-// read view (Persy or Snapshot): 900 in all. They take minutes to compile, so they sit in two
-// files of their own (typed_get.cc, typed_range.cc), which compile in parallel with the rest.
+// read view (Persy or Snapshot): 900 in all, most of the executor's compile time (typed_range.cc
+// 38 s, typed_get.cc 15 s plain; about three times that under ASan with UBSan), so they sit in
+// two files of their own, apart from the executor's logic.
 // Stateless: safe for concurrent use by multiple threads, as far as the engine object is.
 
 #ifndef MODEL_TYPED_READS_H_
