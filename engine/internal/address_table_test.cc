@@ -28,6 +28,7 @@
 #include "engine/internal/allocator.h"
 #include "engine/internal/map_page_source.h"
 #include "engine/internal/page_delta.h"
+#include "engine/internal/page_store_test_fixture.h"
 #include "engine/internal/segment_page.h"
 #include "tools/test_seed.h"
 
@@ -77,30 +78,12 @@ class Collect : public AddressTableVisitor {
   size_t fail_entry_at = 0;
 };
 
-class AddressTableTest : public ::testing::Test {
+class AddressTableTest : public PageStoreTest {
  protected:
-  void SetUp() override {
-    PageDelta d(&source_);
-    ASSERT_OK(Allocator::Format(d));
-    source_.Commit(d, ++lsn_);
-  }
-
-  PageDelta& Tx() {
-    if (tx_ == nullptr) {
-      tx_ = std::make_unique<PageDelta>(&source_);
-      saved_root_ = root_;
-    }
-    return *tx_;
-  }
-  void Commit() {
-    if (tx_ != nullptr) source_.Commit(*tx_, ++lsn_);
-    tx_.reset();
-    committed_ = model_;
-  }
-  // Discards the pending delta: the committed tree, root and model come back.
-  void Abort() {
-    if (tx_ == nullptr) return;
-    tx_.reset();
+  void OnBegin() override { saved_root_ = root_; }
+  void OnCommit() override { committed_ = model_; }
+  // An abort brings back the committed root and model.
+  void OnAbort() override {
     root_ = saved_root_;
     model_ = committed_;
   }
@@ -204,14 +187,10 @@ class AddressTableTest : public ::testing::Test {
     source_.Put(id, page);
   }
 
-  MapPageSource source_;
-  Allocator alloc_;
   SegmentRoot root_;
   SegmentRoot saved_root_;
   Model model_;
   Model committed_;
-  std::unique_ptr<PageDelta> tx_;
-  uint64_t lsn_ = 0;
 };
 
 TEST_F(AddressTableTest, EmptyTable) {

@@ -29,6 +29,7 @@
 #include "engine/internal/allocator.h"
 #include "engine/internal/map_page_source.h"
 #include "engine/internal/page_delta.h"
+#include "engine/internal/page_store_test_fixture.h"
 #include "engine/internal/segment_page.h"
 #include "tools/test_seed.h"
 
@@ -90,30 +91,13 @@ struct Rec {
 };
 using Model = std::map<uint64_t, Rec>;
 
-class DataPageTest : public ::testing::Test {
+class DataPageTest : public PageStoreTest {
  protected:
-  void SetUp() override {
-    PageDelta d(&source_);
-    ASSERT_OK(Allocator::Format(d));
-    source_.Commit(d, ++lsn_);
+  void OnBegin() override {
+    saved_tail_ = tail_;
+    saved_model_ = model_;
   }
-
-  PageDelta& Tx() {
-    if (tx_ == nullptr) {
-      tx_ = std::make_unique<PageDelta>(&source_);
-      saved_tail_ = tail_;
-      saved_model_ = model_;
-    }
-    return *tx_;
-  }
-  void Commit() {
-    if (tx_ == nullptr) return;
-    source_.Commit(*tx_, ++lsn_);
-    tx_.reset();
-  }
-  void Abort() {
-    if (tx_ == nullptr) return;
-    tx_.reset();
+  void OnAbort() override {
     tail_ = saved_tail_;
     model_ = saved_model_;
   }
@@ -208,14 +192,10 @@ class DataPageTest : public ::testing::Test {
     return absl::OkStatus();
   }
 
-  MapPageSource source_;
-  Allocator alloc_;
   PageId tail_ = 0;
   PageId saved_tail_ = 0;
   Model model_;
   Model saved_model_;
-  std::unique_ptr<PageDelta> tx_;
-  uint64_t lsn_ = 0;
 };
 
 // The leak check has teeth: a page allocated and left unused is reported.

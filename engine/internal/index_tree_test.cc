@@ -24,6 +24,7 @@
 #include "engine/internal/index_node.h"
 #include "engine/internal/map_page_source.h"
 #include "engine/internal/page_delta.h"
+#include "engine/internal/page_store_test_fixture.h"
 #include "tools/test_seed.h"
 
 namespace persy::internal {
@@ -31,30 +32,16 @@ namespace {
 
 using Entry = std::pair<std::string, std::string>;
 
-class IndexTreeTest : public ::testing::Test {
+class IndexTreeTest : public PageStoreTest {
  protected:
-  void SetUp() override {
-    PageDelta d(&source_);
-    ASSERT_OK(Allocator::Format(d));
-    source_.Commit(d, ++lsn_);
-  }
-
-  PageDelta& Tx() {
-    if (tx_ == nullptr) tx_ = std::make_unique<PageDelta>(&source_);
-    return *tx_;
-  }
-
-  void Commit() {
-    if (tx_ == nullptr) return;
-    // As the engine does: pages freed by the commit are not written.
-    auto& pages = tx_->mutable_pages();
+  // As the engine does: pages freed by the commit are not written.
+  void OnCommitting(PageDelta& tx) override {
+    auto& pages = tx.mutable_pages();
     for (auto it = pages.begin(); it != pages.end();) {
-      absl::StatusOr<bool> used = alloc_.IsUsed(*tx_, it->first);
+      absl::StatusOr<bool> used = alloc_.IsUsed(tx, it->first);
       ASSERT_TRUE(used.ok());
       it = *used ? std::next(it) : pages.erase(it);
     }
-    source_.Commit(*tx_, ++lsn_);
-    tx_.reset();
   }
 
   absl::StatusOr<bool> Insert(const std::string& key, const std::string& value) {
@@ -112,19 +99,11 @@ class IndexTreeTest : public ::testing::Test {
     // The used pages are the file's (0, 1, the bitmap 2) and the tree's, nothing else.
     std::set<PageId> expected(pages.begin(), pages.end());
     expected.insert({0, 1, 2});
-    std::set<PageId> used;
-    for (PageId id = 0; id <= source_.MaxPage() + 1; ++id) {
-      absl::StatusOr<bool> u = alloc_.IsUsed(d, id);
-      ASSERT_TRUE(u.ok());
-      if (*u) used.insert(id);
-    }
-    EXPECT_EQ(used, expected);
+    absl::StatusOr<std::set<PageId>> used = UsedPagesOf(source_, alloc_, d);
+    ASSERT_TRUE(used.ok()) << used.status();
+    EXPECT_EQ(*used, expected);
   }
 
-  MapPageSource source_;
-  Allocator alloc_;
-  std::unique_ptr<PageDelta> tx_;
-  uint64_t lsn_ = 0;
   IndexRoot root_;
   std::set<Entry> model_;
   uint32_t max_height_ = 0;

@@ -31,6 +31,7 @@
 #include "engine/internal/allocator.h"
 #include "engine/internal/map_page_source.h"
 #include "engine/internal/page_delta.h"
+#include "engine/internal/page_store_test_fixture.h"
 #include "engine/internal/segment_page.h"
 #include "tools/test_seed.h"
 
@@ -43,27 +44,10 @@ constexpr size_t kPayload = kPageBodySize - 12;  // 4052 bytes in every page but
 
 size_t PagesFor(size_t n) { return (n + kPayload - 1) / kPayload; }
 
-class OverflowChainTest : public ::testing::Test {
+class OverflowChainTest : public PageStoreTest {
  protected:
-  void SetUp() override {
-    PageDelta d(&source_);
-    ASSERT_OK(Allocator::Format(d));
-    source_.Commit(d, ++lsn_);
-  }
-
-  PageDelta& Tx() {
-    if (tx_ == nullptr) tx_ = std::make_unique<PageDelta>(&source_);
-    return *tx_;
-  }
-  void Commit() {
-    if (tx_ != nullptr) source_.Commit(*tx_, ++lsn_);
-    tx_.reset();
-    committed_ = model_;
-  }
-  void Abort() {
-    tx_.reset();
-    model_ = committed_;
-  }
+  void OnCommit() override { committed_ = model_; }
+  void OnAbort() override { model_ = committed_; }
 
   // A new chain of `bytes`.
   absl::StatusOr<PageId> Write(const std::string& bytes) {
@@ -160,12 +144,8 @@ class OverflowChainTest : public ::testing::Test {
     return bytes->size();
   }
 
-  MapPageSource source_;
-  Allocator alloc_;
   std::map<PageId, std::string> model_;
   std::map<PageId, std::string> committed_;
-  std::unique_ptr<PageDelta> tx_;
-  uint64_t lsn_ = 0;
 };
 
 std::vector<size_t> EdgeSizes() {

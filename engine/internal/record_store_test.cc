@@ -27,12 +27,12 @@
 #include "engine/internal/allocator.h"
 #include "engine/internal/map_page_source.h"
 #include "engine/internal/page_delta.h"
+#include "engine/internal/page_store_test_fixture.h"
 #include "tools/test_seed.h"
 
 namespace persy::internal {
 namespace {
 
-using MapSource = MapPageSource;
 using ::persy::testing::StatusOf;
 
 struct Rec {
@@ -41,39 +41,10 @@ struct Rec {
 };
 using Model = std::map<uint64_t, Rec>;
 
-class RecordStoreTest : public ::testing::Test {
+class RecordStoreTest : public PageStoreTest {
  protected:
-  void SetUp() override {
-    PageDelta d(&source_);
-    ASSERT_OK(Allocator::Format(d));
-    CommitDelta(d);
-  }
-
-  PageDelta& Tx() {
-    if (tx_ == nullptr) {
-      tx_ = std::make_unique<PageDelta>(&source_);
-      saved_root_ = root_;
-    }
-    return *tx_;
-  }
-
-  void CommitDelta(PageDelta& d) {
-    d.SealAll(++lsn_);
-    for (const auto& [id, page] : d.pages()) source_.Put(id, page);
-  }
-
-  void Commit() {
-    if (tx_ == nullptr) return;
-    CommitDelta(*tx_);
-    tx_.reset();
-  }
-
-  // Discards the pending delta: the committed state and root come back.
-  void Abort() {
-    if (tx_ == nullptr) return;
-    tx_.reset();
-    root_ = saved_root_;
-  }
+  void OnBegin() override { saved_root_ = root_; }
+  void OnAbort() override { root_ = saved_root_; }
 
   absl::Status Insert(uint64_t number, const std::string& bytes) {
     TEST_RETURN_IF_ERROR(InsertRecord(Tx(), alloc_, root_, number, bytes));
@@ -189,13 +160,9 @@ class RecordStoreTest : public ::testing::Test {
     source_.Put(id, page);
   }
 
-  MapSource source_;
-  Allocator alloc_;
   SegmentRoot root_;
   SegmentRoot saved_root_;
   Model model_;
-  std::unique_ptr<PageDelta> tx_;
-  uint64_t lsn_ = 0;
 };
 
 // The whole-segment walk holds its path, not the segment: after it, the delta fetches every

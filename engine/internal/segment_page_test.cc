@@ -23,6 +23,7 @@
 #include "engine/internal/map_page_source.h"
 #include "engine/internal/page.h"
 #include "engine/internal/page_delta.h"
+#include "engine/internal/page_store_test_fixture.h"
 
 namespace persy::internal {
 namespace {
@@ -76,13 +77,8 @@ TEST(SegmentPageLinkTest, CheckLinkBounds) {
   EXPECT_TRUE(MessageHas(s, "the segment root")) << s;
 }
 
-class SegmentPageTest : public ::testing::Test {
+class SegmentPageTest : public PageStoreTest {
  protected:
-  void SetUp() override {
-    PageDelta d(&source_);
-    ASSERT_OK(Allocator::Format(d));
-    source_.Commit(d, ++lsn_);
-  }
 
   // Commits a new page of `type` whose body is all `fill`, and returns its id.
   PageId CommitPage(PageType type, char fill) {
@@ -100,9 +96,6 @@ class SegmentPageTest : public ::testing::Test {
     return alloc_.IsUsed(d, id);
   }
 
-  MapPageSource source_;
-  Allocator alloc_;
-  uint64_t lsn_ = 0;
 };
 
 TEST_F(SegmentPageTest, ReadTypedReturnsAPageOfTheWantedType) {
