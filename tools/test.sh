@@ -8,11 +8,12 @@
 # ASan and UBSan run together, in one build (--config=asan --config=ubsan: their flags add up,
 # -fsanitize=address -fsanitize=undefined), as many projects run them; each of the two configs
 # also works alone. One build less saves about 3 minutes of CI, as every configuration compiles
-# everything anew.
+# what it tests anew.
 #
-# TSan finds races between threads and nothing else, so the TSan run takes the tests tagged
-# "threads" (9 of 45: the engine runs no thread of its own, so the others run one thread) and
-# builds only what they need, which leaves out the model and the crash explorer. The guard below
+# TSan checks how threads share memory and locks, which a test of one thread gives it little to
+# check, so the TSan run takes the tests tagged "threads" (the engine starts no thread of its
+# own: every other test runs one) and builds only what they need, which leaves out the model
+# and the crash explorer. The guard below
 # fails the run if an untagged test's sources start a thread. `bazel test --config=tsan //...`
 # runs every test under TSan and stays green too (docs/testing.md).
 # Extra arguments after the flag go to every `bazel test` (e.g. --test_filter=...).
@@ -26,15 +27,20 @@ if [[ "${1:-}" == "--quick" ]]; then
   shift
 fi
 
-# Every test whose sources start a thread carries the tag "threads", or TSan would not see it.
-untagged=$(bazel query --noshow_progress \
-  'labels(srcs, kind(cc_test, tests(//...)) except attr(tags, "[\[ ]threads[,\]]", tests(//...)))' |
-  sed 's|^//||; s|:|/|; s|^/||')
+# Every test that starts threads carries the tag "threads", or TSan would not see it: the
+# sources of the untagged tests and of everything of the project's they depend on start none.
+untagged='tests(//...) except attr(tags, "[\[ ]threads[,\]]", tests(//...))'
+sources=$(bazel query --noshow_progress "let t = ${untagged} in labels(srcs, deps(\$t)) + labels(hdrs, deps(\$t))" |
+  sed -n 's|^//||; s|:|/|; s|^/||; /^@/d; p')
 status=0
-starting=$(grep -lE 'std::(j)?thread|std::async|pthread_create' $untagged) || status=$?
-if [[ $status -ne 1 ]]; then  # grep: 0 found some, 2 could not read a file
-  echo "these test files start threads, but their tests lack tags = [\"threads\"]:" >&2
+starting=$(grep -lE 'std::(j)?thread|std::async|pthread_create|#include <(thread|future)>|->Thread(s|Range)\(' \
+  /dev/null ${sources}) || status=$?
+if [[ $status -eq 0 ]]; then
+  echo "these files start threads, but the tests built from them lack tags = [\"threads\"]:" >&2
   echo "${starting}" >&2
+  exit 1
+elif [[ $status -ne 1 ]]; then
+  echo "the check for threads could not read the tests' sources" >&2
   exit 1
 fi
 

@@ -44,11 +44,12 @@ class PageStoreTest : public ::testing::Test {
     }
     return *tx_;
   }
-  // Commits the pending transaction, if any (OnCommitting runs just before); OnCommit runs
-  // either way.
+  // Commits the pending transaction, if any (OnCommitting runs just before, and a fatal
+  // failure in it leaves the transaction pending); OnCommit runs either way.
   void Commit() {
     if (tx_ != nullptr) {
       OnCommitting(*tx_);
+      if (HasFatalFailure()) return;
       source_.Commit(*tx_, ++lsn_);
     }
     tx_.reset();

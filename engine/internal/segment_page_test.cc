@@ -79,7 +79,6 @@ TEST(SegmentPageLinkTest, CheckLinkBounds) {
 
 class SegmentPageTest : public PageStoreTest {
  protected:
-
   // Commits a new page of `type` whose body is all `fill`, and returns its id.
   PageId CommitPage(PageType type, char fill) {
     PageDelta d(&source_);
@@ -95,7 +94,6 @@ class SegmentPageTest : public PageStoreTest {
     PageDelta d(&source_);
     return alloc_.IsUsed(d, id);
   }
-
 };
 
 TEST_F(SegmentPageTest, ReadTypedReturnsAPageOfTheWantedType) {
