@@ -13,9 +13,9 @@
 # TSan checks how threads share memory and locks, which a test of one thread gives it little to
 # check, so the TSan run takes the tests tagged "threads" (the engine starts no thread of its
 # own: every other test runs one) and builds only what they need, which leaves out the model
-# and the crash explorer. The guard below
-# fails the run if an untagged test's sources start a thread. `bazel test --config=tsan //...`
-# runs every test under TSan and stays green too (docs/testing.md).
+# and the crash explorer. The guard below fails the run if an untagged test's sources start a
+# thread. `bazel test --config=tsan //...` runs every test under TSan and stays green too
+# (docs/testing.md).
 # Extra arguments after the flag go to every `bazel test` (e.g. --test_filter=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,13 +49,13 @@ trap 'rm -f "$log"' EXIT
 passed=0
 times=()
 for config in "${configs[@]}"; do
-  echo "=== bazel test //... (${config}) ==="
   flags=()
   if [[ "$config" != default ]]; then
     IFS=+ read -ra names <<<"$config"
     for name in "${names[@]}"; do flags+=(--config="$name"); done
   fi
   if [[ "$config" == tsan ]]; then flags+=(--test_tag_filters=threads --build_tests_only); fi
+  echo "=== bazel test ${flags[*]} //... (${config}) ==="
   start=$SECONDS
   bazel test "${flags[@]}" //... "$@" 2>&1 | tee "$log"
   times+=("${config} $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s")
