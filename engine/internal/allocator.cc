@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -287,6 +288,16 @@ absl::Status Allocator::StartGroupsForJournal(PageDelta& delta, uint64_t pages) 
     }
     StartGroup(delta, scan.stop_group);
   }
+}
+
+absl::Status Allocator::DropFreedPages(PageDelta& delta) {
+  auto& pages = delta.mutable_pages();
+  for (auto it = pages.begin(); it != pages.end();) {
+    absl::StatusOr<bool> used = IsUsed(delta, it->first);
+    if (!used.ok()) return used.status();
+    it = *used ? std::next(it) : pages.erase(it);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> Allocator::IsUsed(PageDelta& delta, PageId id) {

@@ -108,6 +108,10 @@ class Allocator {
   // not exist).
   [[nodiscard]] absl::StatusOr<bool> IsUsed(PageDelta& delta, PageId id);
 
+  // Drops from `delta` the pages it changed that its bitmaps now mark free (a data page emptied
+  // by deletes): a commit need not write them.
+  [[nodiscard]] absl::Status DropFreedPages(PageDelta& delta);
+
   // One past the highest page that is used (as `delta` sees the bitmaps) or reserved: the file
   // may be truncated to this many pages. `file_pages` is the file's page count; it says which
   // groups exist (those whose bitmap page lies within it, and any later ones that `delta` or

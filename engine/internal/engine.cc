@@ -532,19 +532,6 @@ absl::Status Engine::GrowForJournal(PageId id) {
   return file_->WriteAt(from * kPageSize, run);
 }
 
-absl::Status Engine::DropFreedPages(PageDelta& delta) {
-  // A page the commit changed and then freed (a data page emptied by deletes) need not be
-  // journaled. Its committed image stays in the cache until KeepFreed or ReleaseKept lets
-  // it go: a snapshot may still read it.
-  auto& pages = delta.mutable_pages();
-  for (auto it = pages.begin(); it != pages.end();) {
-    absl::StatusOr<bool> used = allocator_.IsUsed(delta, it->first);
-    if (!used.ok()) return used.status();
-    it = *used ? std::next(it) : pages.erase(it);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Engine::AppendAndSync(const CommitLog& log, PageDelta& delta) {
   const uint64_t lsn = journal_->next_lsn();
   delta.SealAll(lsn);
@@ -996,7 +983,11 @@ uint64_t Engine::CommitGroup(const std::vector<CommitRequest*>& group) {
     }
     if (rebuild) continue;
     if (members.empty()) return 0;
-    if (absl::Status s = DropFreedPages(*delta); !s.ok()) return decide_members(IoErrorFrom(s));
+    // A page the group changed and then freed is not journaled. Its committed image stays in
+    // the cache until KeepFreed or ReleaseKept lets it go: a snapshot may still read it.
+    if (absl::Status s = allocator_.DropFreedPages(*delta); !s.ok()) {
+      return decide_members(IoErrorFrom(s));
+    }
     // At most each page's whole image with its id and form, after the log.
     const uint64_t payload =
         EncodedLogSize(log) + 4 + delta->pages().size() * (9 + kPageSize);

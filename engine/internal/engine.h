@@ -189,7 +189,6 @@ class Engine : public CommittedState {
   absl::Status AppendAndSync(const CommitLog& log, PageDelta& delta);
   // Makes sure the journal can take `pages` more pages, starting groups if needed.
   absl::Status EnsureJournalRoom(uint64_t pages);
-  absl::Status DropFreedPages(PageDelta& delta);
   // Makes `delta` (and `catalog`, if given) the committed state, for readers too, keeping the
   // images it replaces that a snapshot still needs; returns the new version.
   uint64_t Install(const PageDelta& delta, Catalog* catalog);

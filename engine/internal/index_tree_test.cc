@@ -25,6 +25,7 @@
 #include "engine/internal/map_page_source.h"
 #include "engine/internal/page_delta.h"
 #include "engine/internal/page_store_test_fixture.h"
+#include "tools/status_test_util.h"
 #include "tools/test_seed.h"
 
 namespace persy::internal {
@@ -35,14 +36,7 @@ using Entry = std::pair<std::string, std::string>;
 class IndexTreeTest : public PageStoreTest {
  protected:
   // As the engine does: pages freed by the commit are not written.
-  void OnCommitting(PageDelta& tx) override {
-    auto& pages = tx.mutable_pages();
-    for (auto it = pages.begin(); it != pages.end();) {
-      absl::StatusOr<bool> used = alloc_.IsUsed(tx, it->first);
-      ASSERT_TRUE(used.ok());
-      it = *used ? std::next(it) : pages.erase(it);
-    }
-  }
+  void OnCommitting(PageDelta& tx) override { ASSERT_OK(alloc_.DropFreedPages(tx)); }
 
   absl::StatusOr<bool> Insert(const std::string& key, const std::string& value) {
     absl::StatusOr<bool> inserted = InsertEntry(Tx(), alloc_, root_, key, value);
