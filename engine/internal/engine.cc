@@ -781,9 +781,10 @@ void Engine::Gather(std::unique_lock<std::mutex>& queue,
   // The leader first polls, yielding its processor, rather than sleep on a condition variable:
   // a leader put to sleep adds to each group the time to wake it, and its processor, once the
   // last thread has queued. On a virtual machine of two processors that wake-up was a tenth of
-  // the cycle of a group of eight, and polling raised the rate of eight threads from 2.97 to
-  // 4.05 times one thread's (docs/benchmarks.md). Past kGatherPoll (a slow disk's long wait, or
-  // threads that do not come back at once) it sleeps: the wake-up matters less, the CPU more.
+  // the cycle of a group of eight, and polling raised the median rate of eight threads from
+  // 2.97-3.77 to 3.24-4.15 times one thread's (docs/benchmarks.md). Past kGatherPoll (a slow
+  // disk's long wait, or threads that do not come back at once) it sleeps: the wake-up matters
+  // less, the CPU more.
   constexpr std::chrono::microseconds kGatherPoll(250);
   const size_t until = expected_group_ - 1;
   const auto now = std::chrono::steady_clock::now();
