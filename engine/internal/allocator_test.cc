@@ -168,6 +168,33 @@ TEST_F(AllocatorTest, FreeAndAllocateInOneDelta) {
   EXPECT_EQ(MustAllocate(delta), 3u);
 }
 
+// A commit writes only the pages it changed that stay used: one it changed and then freed
+// (committed before, or allocated in the same delta) is dropped, its bitmap page is kept.
+TEST_F(AllocatorTest, DropFreedPagesKeepsOnlyUsedPages) {
+  PageDelta delta(&file_);
+  for (PageId want = 3; want <= 5; ++want) {
+    ASSERT_EQ(MustAllocate(delta), want);
+    delta.Fresh(want)->body()[0] = 1;
+  }
+  file_.Commit(delta);
+  PageDelta change(&file_);
+  for (PageId id : {3, 4}) {
+    absl::StatusOr<PageBuf*> page = change.Write(id);
+    ASSERT_TRUE(page.ok()) << page.status();
+    (*page)->body()[0] = 2;
+  }
+  ASSERT_EQ(MustAllocate(change), 6u);  // allocated, written, then freed
+  change.Fresh(6)->body()[0] = 3;
+  ASSERT_TRUE(alloc_.Free(change, 6).ok());
+  ASSERT_TRUE(alloc_.Free(change, 4).ok());  // committed, changed, then freed
+  ASSERT_TRUE(change.Contains(4) && change.Contains(6));
+  ASSERT_TRUE(alloc_.DropFreedPages(change).ok());
+  std::vector<PageId> kept;
+  for (const auto& [id, page] : change.pages()) kept.push_back(id);
+  EXPECT_EQ(kept, (std::vector<PageId>{2, 3}));  // the bitmap and the page still used
+  EXPECT_EQ(change.pages().at(3).body()[0], 2);
+}
+
 TEST_F(AllocatorTest, DoubleFreeIsDataLoss) {
   PageDelta delta(&file_);
   const PageId id = MustAllocate(delta);
