@@ -761,7 +761,6 @@ std::condition_variable* Engine::HandOff() {
   }
   CommitRequest* next = queue_.front();
   queue_.pop_front();
-  queued_.store(queue_.size(), std::memory_order_release);
   next->lead = true;
   return &wake_[next->slot];
 }
@@ -782,7 +781,7 @@ void Engine::Gather(std::unique_lock<std::mutex>& queue,
   // a leader put to sleep adds to each group the time to wake it, and its processor, once the
   // last thread has queued. On a virtual machine of two processors that wake-up was a tenth of
   // the cycle of a group of eight, and polling raised the median rate of eight threads from
-  // 2.97-3.77 to 3.24-4.15 times one thread's (docs/benchmarks.md). Past kGatherPoll (a slow
+  // 2.97-3.77 to 3.24-4.25 times one thread's (docs/benchmarks.md). Past kGatherPoll (a slow
   // disk's long wait, or threads that do not come back at once) it sleeps: the wake-up matters
   // less, the CPU more.
   constexpr std::chrono::microseconds kGatherPoll(250);
@@ -790,15 +789,17 @@ void Engine::Gather(std::unique_lock<std::mutex>& queue,
   const auto now = std::chrono::steady_clock::now();
   const auto end = std::min(deadline, now + wait);
   const auto poll_end = std::min(end, now + kGatherPoll);
+  gather_until_ = until;
+  gathered_flag_.store(false, std::memory_order_relaxed);
   queue.unlock();
-  while (queued_.load(std::memory_order_acquire) < until &&
+  while (!gathered_flag_.load(std::memory_order_acquire) &&
          std::chrono::steady_clock::now() < poll_end) {
     std::this_thread::yield();
   }
   queue.lock();
-  if (queue_.size() >= until || poll_end == end) return;
-  gather_until_ = until;
-  gathered_.wait_until(queue, end, [this] { return queue_.size() >= gather_until_; });
+  if (poll_end != end) {
+    gathered_.wait_until(queue, end, [this] { return queue_.size() >= gather_until_; });
+  }
   gather_until_ = 0;
 }
 
@@ -824,8 +825,10 @@ absl::Status Engine::SubmitOnce(CommitRequest& request,
     // leader, waits on a slot of its own, so that handing it the lead wakes no one else.
     request.slot = queue_.empty() ? 0 : 1 + takes_ % (wake_.size() - 1);
     queue_.push_back(&request);
-    queued_.store(queue_.size(), std::memory_order_release);
-    if (gather_until_ != 0 && queue_.size() >= gather_until_) gathered_.notify_one();
+    if (gather_until_ != 0 && queue_.size() >= gather_until_) {
+      gathered_flag_.store(true, std::memory_order_release);
+      gathered_.notify_one();
+    }
     std::condition_variable& wake = wake_[request.slot];
     wake.wait_until(queue, deadline, [&] { return request.done || request.lead; });
     if (request.done) return request.result;
@@ -836,7 +839,6 @@ absl::Status Engine::SubmitOnce(CommitRequest& request,
         return request.result;
       }
       queue_.erase(std::find(queue_.begin(), queue_.end(), &request));
-      queued_.store(queue_.size(), std::memory_order_release);
       return MakeError(Error::kLockTimeout, "timed out waiting for the commit lock");
     }
   }
@@ -856,7 +858,6 @@ absl::Status Engine::SubmitOnce(CommitRequest& request,
   std::vector<CommitRequest*> group = {&request};
   group.insert(group.end(), queue_.begin(), queue_.end());
   queue_.clear();
-  queued_.store(0, std::memory_order_release);
   ++takes_;
   for (CommitRequest* r : group) r->taken = true;
   queue.unlock();

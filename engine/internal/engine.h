@@ -247,13 +247,13 @@ class Engine : public CommittedState {
   bool leader_active_ = false;  // a thread leads, or was handed the lead (guarded by queue_mu_)
   // Gathering (Gather), guarded by queue_mu_: the requests the next group is expected to hold
   // (those of the last group, whose threads are likely to commit again at once, and those
-  // queued when it finished), and the queue length a sleeping gathering leader waits for (0:
-  // none).
+  // queued when it finished), and the queue length a gathering leader waits for (0: none).
   size_t expected_group_ = 1;
   size_t gather_until_ = 0;
   std::condition_variable gathered_;  // signalled when the queue reaches gather_until_
-  // queue_.size(), for a gathering leader to poll without queue_mu_ (written with it held).
-  std::atomic<size_t> queued_{0};
+  // Set with gathered_'s signal, for a gathering leader to poll without queue_mu_ (written
+  // with it held).
+  std::atomic<bool> gathered_flag_{false};
   // How long the last commit's sync took, in nanoseconds (a bound of the gathering wait).
   std::atomic<int64_t> last_sync_ns_{0};
   // Decisions on prepared transactions so far: written by a leader with queue_mu_ held; read
