@@ -497,6 +497,61 @@ TEST(PersyTest, SpaceIsReusedAndGivenBack) {
   EXPECT_LT(size_after_first_round, 40u * 4096) << "deleted data was not given back";
 }
 
+// The file grows ahead of the journal, a run of pages at a time, without asking the file its
+// size at each journal page (Engine::GrowForJournal says why), and keeps doing so after a
+// checkpoint has given pages back.
+TEST(PersyTest, JournalGrowsTheFileAheadWithoutAskingItsSize) {
+  SimVfs sim(1);
+  sim.set_record_events(false);
+  Config config;
+  config.checkpoint_journal_bytes = 32 << 10;
+  auto db = MustCreate(sim, config);
+  auto tx = MustBegin(*db);
+  ASSERT_OK(tx->CreateSegment("s"));
+  ASSERT_OK(tx->Commit());
+  auto file_size = [&sim]() -> uint64_t {
+    auto file = sim.Open(kPath);
+    return file.ok() ? *(*file)->Size() : 0;
+  };
+  // A steady workload: each commit inserts a record and deletes the one of 20 commits before,
+  // so that the data stays small and each checkpoint finds free pages to give back.
+  std::vector<RecordId> ids;
+  int plain = 0;        // commits that did not checkpoint: one sync
+  int asked = 0;        // the file's size asked for in those
+  int grew = 0;         // those that changed the file's size
+  int truncations = 0;  // commits that checkpointed and gave pages back
+  for (int i = 0; i < 1500; ++i) {
+    const uint64_t size = file_size();
+    const uint64_t syncs = sim.count(IoKind::kSync);
+    const uint64_t sizes = sim.count(IoKind::kSize);
+    const uint64_t truncates = sim.count(IoKind::kTruncate);
+    tx = MustBegin(*db);
+    auto id = tx->Insert("s", Bytes(100, i));
+    ASSERT_OK(id.status());
+    ids.push_back(*id);
+    if (ids.size() > 20) {
+      ASSERT_OK(tx->Delete("s", ids[ids.size() - 21]));
+    }
+    ASSERT_OK(tx->Commit());
+    if (sim.count(IoKind::kTruncate) != truncates) ++truncations;
+    if (sim.count(IoKind::kSync) - syncs != 1) continue;
+    ++plain;
+    asked += static_cast<int>(sim.count(IoKind::kSize) - sizes);
+    if (file_size() != size) ++grew;
+  }
+  const std::string counts = absl::StrCat("of ", plain, " commits without a checkpoint, ", asked,
+                                          " asked the size and ", grew, " grew the file; ",
+                                          truncations, " checkpoints gave pages back");
+  EXPECT_GE(truncations, 10) << counts;
+  // The size is asked again only once a truncation has made the engine's bound of it unsure.
+  EXPECT_LE(asked, truncations) << counts;
+  // Each checkpoint starts a journal, whose first page grows the file by a run of 64 pages,
+  // which outlasts the journal's 8 pages (32 KiB) before the next one: the commits between
+  // never change the file's size, as an append past its end would.
+  EXPECT_EQ(grew, 0) << counts;
+  ASSERT_OK(db->CheckIntegrity());
+}
+
 }  // namespace
 }  // namespace persy
 

@@ -233,6 +233,10 @@ class Engine : public CommittedState {
   // commit may journal only their difference from the committed image.
   std::set<PageId> journaled_;
   uint64_t journal_bytes_ = 0;      // appended since the last checkpoint
+  // The file holds at least this many pages (0: not known), so that GrowForJournal need not
+  // ask the file for its size (GrowForJournal says why). Writes only add pages, so it stays a
+  // lower bound until the file is truncated, which resets it.
+  uint64_t pages_at_least_ = 0;
   bool closed_ = false;
   std::map<uint64_t, PreparedTx> prepared_;  // by prepare id
   uint64_t next_prepare_id_ = 1;
