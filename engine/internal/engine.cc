@@ -521,8 +521,8 @@ absl::Status Engine::GrowForJournal(PageId id) {
   // settle whether `id` lies inside. Since Linux 6.13 a file whose times were asked for gets a
   // fine-grained mtime at its next write, which dirties its inode, and on ext4 without a
   // journal (as on the benchmark machine) the sync then writes the inode too, a second I/O.
-  // Asked at each journal page, that was a fifth of one thread's syncs and a third of eight
-  // threads' (docs/benchmarks.md).
+  // Asked at each journal page, that was a fifth of one thread's syncs, and more with more
+  // threads, whose groups write several journal pages (docs/benchmarks.md).
   if (id < pages_at_least_) return absl::OkStatus();
   absl::StatusOr<uint64_t> pages = file_->PageCount();
   if (!pages.ok()) return pages.status();
